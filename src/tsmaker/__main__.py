@@ -1,0 +1,5 @@
+"""``python -m tsmaker``."""
+
+from tsmaker.cli import main
+
+main()

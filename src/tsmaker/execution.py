@@ -1,0 +1,209 @@
+"""Where the Dask graph runs: in-process threads, a local cluster, a remote scheduler, SLURM.
+
+Results come back partition by partition *in order* with a bounded number in flight,
+so the writer streams them to disk and memory does not grow with the output size.
+"""
+
+import os
+from collections import deque
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tsmaker.errors import InputError
+
+
+@dataclass(frozen=True)
+class SlurmSettings:
+    """A dask-jobqueue SLURMCluster, for HPC login nodes (``pip install tsmaker[hpc]``)."""
+
+    queue: str | None = None
+    """SLURM partition (``-p``)."""
+    account: str | None = None
+    """Project to charge (``-A``)."""
+    cores: int = 4
+    """Cores per job; each job runs one Dask worker with this many threads."""
+    memory: str = "16GB"
+    """Memory per job."""
+    walltime: str = "01:00:00"
+    """Time limit per job, HH:MM:SS."""
+    jobs: int = 2
+    """Number of jobs (Dask workers) to start."""
+
+
+@dataclass(frozen=True)
+class ExecutionSettings:
+    """How many workers, where, and with how much memory."""
+
+    workers: int | None = None
+    """Worker processes of a local Dask cluster; None runs in-process with threads."""
+    threads_per_worker: int | None = None
+    """Threads per worker (default 1 with --workers; all cores in-process)."""
+    memory_limit: str | None = None
+    """Memory limit per worker, e.g. ``4GB`` (local cluster only)."""
+    scheduler: str | None = None
+    """Address of an existing Dask scheduler, e.g. ``tcp://10.0.0.5:8786``."""
+    slurm: SlurmSettings | None = None
+    """Start workers as SLURM jobs."""
+    in_flight: int | None = None
+    """Partitions computed ahead of the writer (default: 2 per thread, at least 2)."""
+
+    def validate(self) -> None:
+        """Refuse impossible values before anything starts."""
+        if self.workers is not None and self.workers < 1:
+            raise InputError(f"--workers {self.workers} must be at least 1")
+        if self.threads_per_worker is not None and self.threads_per_worker < 1:
+            raise InputError(f"--threads-per-worker {self.threads_per_worker} must be at least 1")
+        chosen = [self.scheduler is not None, self.slurm is not None]
+        if sum(chosen) > 1:
+            raise InputError("--scheduler and --slurm cannot be used together; choose one")
+        if self.slurm is not None and self.slurm.jobs < 1:
+            raise InputError(f"--slurm-jobs {self.slurm.jobs} must be at least 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form, for the product's parameters."""
+        return asdict(self)
+
+
+@dataclass
+class Executor:
+    """Computes a list of delayed partitions and yields their results in order."""
+
+    client: Any = None
+    """A distributed Client, or None for dask's in-process threaded scheduler."""
+    threads: int = 1
+    """Total threads available, used to size the window of partitions in flight."""
+    in_flight: int | None = None
+    description: str = "in-process threads"
+    closers: list[Any] = field(default_factory=list)
+
+    def window(self) -> int:
+        """How many partitions may be computed ahead of the writer."""
+        return self.in_flight or max(2, 2 * self.threads)
+
+    def ordered_results(self, tasks: Sequence[Any]) -> Iterator[Any]:
+        """Yield ``tasks[i].compute()`` for i = 0, 1, ... with a bounded window in flight."""
+        if self.client is None:
+            yield from self._threaded(tasks)
+        else:
+            yield from self._distributed(tasks)
+
+    def _threaded(self, tasks: Sequence[Any]) -> Iterator[Any]:
+        import dask
+
+        window = self.window()
+        for start in range(0, len(tasks), window):
+            chunk = tasks[start : start + window]
+            yield from dask.compute(*chunk, scheduler="threads", num_workers=self.threads)
+
+    def _distributed(self, tasks: Sequence[Any]) -> Iterator[Any]:
+        pending: deque[Any] = deque()
+        upcoming = iter(tasks)
+        for task in upcoming:
+            pending.append(self.client.compute(task))
+            if len(pending) >= self.window():
+                break
+        while pending:
+            future = pending.popleft()
+            result = future.result()
+            future.release()
+            next_task = next(upcoming, None)
+            if next_task is not None:
+                pending.append(self.client.compute(next_task))
+            yield result
+
+
+@contextmanager
+def open_executor(settings: ExecutionSettings) -> Iterator[Executor]:
+    """Start (or connect to) what the settings ask for, and shut it down afterwards."""
+    settings.validate()
+    if settings.scheduler:
+        from distributed import Client
+
+        try:
+            client = Client(settings.scheduler, timeout="10s")
+        except (OSError, TimeoutError) as error:
+            raise InputError(
+                f"cannot reach Dask scheduler {settings.scheduler!r} ({error}); check the "
+                "address and that `dask scheduler` is running"
+            ) from None
+        threads = sum(client.nthreads().values()) or 1
+        try:
+            yield Executor(client, threads, settings.in_flight, f"scheduler {settings.scheduler}")
+        finally:
+            client.close()
+        return
+    if settings.slurm is not None:
+        cluster = make_slurm_cluster(settings.slurm)
+        cluster.scale(jobs=settings.slurm.jobs)
+        from distributed import Client
+
+        client = Client(cluster)
+        try:
+            threads = settings.slurm.jobs * settings.slurm.cores
+            yield Executor(client, threads, settings.in_flight, "SLURM jobs")
+        finally:
+            client.close()
+            cluster.close()
+        return
+    if settings.workers is None:
+        threads = settings.threads_per_worker or os.cpu_count() or 1
+        yield Executor(None, threads, settings.in_flight, f"{threads} in-process threads")
+        return
+    from distributed import Client, LocalCluster
+
+    threads_per_worker = settings.threads_per_worker or 1
+    cluster = LocalCluster(
+        n_workers=settings.workers,
+        threads_per_worker=threads_per_worker,
+        memory_limit=settings.memory_limit or "auto",
+        processes=True,
+        dashboard_address=None,
+        host="127.0.0.1",
+    )
+    client = Client(cluster)
+    try:
+        yield Executor(
+            client,
+            settings.workers * threads_per_worker,
+            settings.in_flight,
+            f"local cluster of {settings.workers} workers",
+        )
+    finally:
+        client.close()
+        cluster.close()
+
+
+def make_slurm_cluster(slurm: SlurmSettings) -> Any:
+    """A dask-jobqueue SLURMCluster (no job is submitted until it is scaled).
+
+    Raises
+    ------
+    InputError
+        When dask-jobqueue is not installed.
+    """
+    try:
+        from dask_jobqueue import SLURMCluster
+    except ImportError:
+        raise InputError(
+            "--slurm needs dask-jobqueue; install it with: pip install 'tsmaker[hpc]'"
+        ) from None
+    return SLURMCluster(
+        queue=slurm.queue,
+        account=slurm.account,
+        cores=slurm.cores,
+        processes=1,
+        memory=slurm.memory,
+        walltime=slurm.walltime,
+        scheduler_options={"dashboard_address": None},
+    )
+
+
+def slurm_job_script(slurm: SlurmSettings) -> str:
+    """The sbatch script each SLURM worker job would run (nothing is submitted)."""
+    cluster = make_slurm_cluster(slurm)
+    try:
+        return cluster.job_script()
+    finally:
+        cluster.close()

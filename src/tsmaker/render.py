@@ -1,0 +1,145 @@
+"""Everything the CLI prints: JSON, tables, records, progress. Data on stdout, the rest on stderr.
+
+Only the CLI imports this module (it imports rich); the library never does.
+"""
+
+import json
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
+
+
+def print_json(payload: Any) -> None:
+    """Print JSON alone on stdout (no colour, no wrapping)."""
+    sys.stdout.write(json.dumps(payload, indent=2, default=str, allow_nan=False
+                                if _finite(payload) else True) + "\n")
+    sys.stdout.flush()
+
+
+def _finite(payload: Any) -> bool:
+    try:
+        json.dumps(payload, default=str, allow_nan=False)
+    except ValueError:
+        return False
+    return True
+
+
+def print_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str) -> None:
+    """A table on stdout: rich in a terminal, tab-separated when piped."""
+    if not stdout.is_terminal:
+        sys.stdout.write("\t".join(columns) + "\n")
+        for row in rows:
+            sys.stdout.write("\t".join(_cell(row.get(c)) for c in columns) + "\n")
+        return
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in columns))
+    stdout.print(table)
+
+
+def print_record(record: Mapping[str, Any], title: str) -> None:
+    """One record as aligned ``key: value`` lines on stdout."""
+    if stdout.is_terminal:
+        stdout.print(f"[bold]{title}[/bold]")
+    else:
+        sys.stdout.write(f"{title}\n")
+    width = max((len(key) for key in record), default=0)
+    for key, value in record.items():
+        text = json.dumps(value, default=str) if isinstance(value, dict | list) else _cell(value)
+        sys.stdout.write(f"  {key.ljust(width)}  {text}\n")
+    sys.stdout.flush()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def message(text: str) -> None:
+    """An informative line on stderr."""
+    stderr.print(text, highlight=False)
+
+
+def error(text: str) -> None:
+    """``Error: ...`` on stderr, plain (no markup)."""
+    sys.stderr.write(f"Error: {text}\n")
+    sys.stderr.flush()
+
+
+class ProgressReporter:
+    """Renders pipeline events on stderr: a progress bar in a terminal, nothing when quiet.
+
+    Notices are always printed unless ``quiet``; bars only when stderr is a terminal.
+    """
+
+    def __init__(self, *, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.interactive = stderr.is_terminal and not quiet
+        self.started = time.monotonic()
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __call__(self, event: str, **info: Any) -> None:
+        if self.quiet:
+            return
+        if event == "step":
+            if self.interactive:
+                stderr.print(f"[dim]{info['text']}…[/dim]")
+        elif event == "notice":
+            message(f"Note: {info['text']}")
+        elif event == "partitions" and self.interactive and info["total"]:
+            from rich.progress import (
+                BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("matching"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("partitions"), TimeElapsedColumn(), console=stderr, transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("match", total=info["total"])
+        elif event == "advance" and self._progress is not None:
+            self._progress.advance(self._task)
+        elif event == "done":
+            self.close()
+
+    def close(self) -> None:
+        """Stop the progress bar, if any."""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def summary_lines(product: Mapping[str, Any]) -> Iterable[str]:
+    """The human summary printed after a run."""
+    summary = product.get("summary") or {}
+    distance = summary.get("median_match_distance_arcsec")
+    yield f"{product['full_name']}: {product['rows']} rows -> {product['files'][0]}"
+    yield (
+        f"  matched {summary.get('matched_specz', 0)} of {summary.get('specz_rows', 0)} spec-z "
+        f"({100 * summary.get('matched_fraction', 0):.1f}%), median distance "
+        + (f"{distance:.3f} arcsec" if distance is not None else "-")
+        + f", {summary.get('elapsed_seconds', 0):.1f} s"
+    )
+    unique = summary.get("unique")
+    if unique:
+        yield (
+            f"  unique: removed {unique['removed_duplicate_objects']} rows for repeated objects, "
+            f"{unique['removed_duplicate_specz']} for repeated spec-z"
+        )
