@@ -134,8 +134,8 @@ def match_catalogs(
             log_changes=False,
             require_right_margin=True,
         )
-    except ValueError as error:
-        if "overlap" in str(error).lower():
+    except (ValueError, RuntimeError) as error:
+        if "do not overlap" in str(error).lower():
             return None
         raise
 

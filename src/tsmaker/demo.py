@@ -7,6 +7,7 @@ installation gets the same demo without any download.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 DEMO_OBJECT_NAME = "demo"
 """Registry name of the demo Object collection."""
@@ -27,8 +28,8 @@ DEMO_FIELD_RADIUS_DEG = 0.5
 DEMO_REDSHIFT_ROWS = 2_500
 DEMO_MARGIN_ARCSEC = 5.0
 # Small partitions so that the demo has several of them and a non-empty margin cache.
-DEMO_PARTITION_ROWS = 2_000
-DEMO_HIGHEST_ORDER = 9
+DEMO_PARTITION_ROWS = 3_000
+DEMO_HIGHEST_ORDER = 8
 
 
 def _is_complete(directory: Path) -> bool:
@@ -44,9 +45,11 @@ def _is_complete(directory: Path) -> bool:
 def ensure_demo_data(directory: Path | None = None) -> tuple[Path, Path]:
     """Make sure the demo catalogs exist, generating them on first use.
 
-    Generation happens in a temporary sibling folder that is renamed into place only
-    when complete, so an interrupted run never leaves a half-written demo. A version
-    marker in the folder makes a newer generator rebuild older demo data.
+    The catalogs are generated in a temporary folder inside ``directory`` and moved
+    into place only when complete; the version marker is written last, so an
+    interrupted run is detected and redone. A newer generator (another
+    :data:`DEMO_GENERATOR_VERSION`) rebuilds older demo data. Only the demo's own files
+    in ``directory`` are ever replaced.
 
     Parameters
     ----------
@@ -56,9 +59,10 @@ def ensure_demo_data(directory: Path | None = None) -> tuple[Path, Path]:
     Returns
     -------
     tuple of pathlib.Path
-        The Object collection folder (HATS collection with a 5 arcsec margin) and the
-        redshift Parquet file.
+        The Object collection folder (HATS collection ``object_lc`` with the 5 arcsec
+        margin ``object_lc_5arcs``) and the redshift Parquet file.
     """
+    import os
     import shutil
     import tempfile
 
@@ -70,28 +74,28 @@ def ensure_demo_data(directory: Path | None = None) -> tuple[Path, Path]:
     if _is_complete(directory):
         return object_path, redshift_path
 
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-building-",
-                                    dir=directory.parent))
+    directory.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".demo-building-", dir=directory))
     try:
         _generate(staging)
-        if directory.exists():
-            # An outdated or broken demo: move it aside first so the swap stays atomic.
-            stale = Path(tempfile.mkdtemp(prefix=f".{directory.name}-stale-",
-                                          dir=directory.parent))
-            directory.rename(stale / "old")
-            staging.rename(directory)
-            shutil.rmtree(stale, ignore_errors=True)
-        else:
-            staging.rename(directory)
-    except BaseException:
+        marker = directory / MARKER_FILENAME
+        marker.unlink(missing_ok=True)
+        for name in (OBJECT_COLLECTION_DIRNAME, REDSHIFT_FILENAME):
+            target = directory / name
+            if target.exists():
+                # Outdated or half-replaced demo data: move it out of the way, then drop it.
+                target.rename(staging / f"stale-{name}")
+            (staging / name).rename(target)
+        staged_marker = staging / MARKER_FILENAME
+        staged_marker.write_text(DEMO_GENERATOR_VERSION + "\n")
+        os.replace(staged_marker, marker)
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
     return object_path, redshift_path
 
 
 def _generate(folder: Path) -> None:
-    """Write the demo catalogs and, last, the version marker into ``folder``."""
+    """Write the demo Object collection and redshift catalog into ``folder``."""
     from tsmaker.mock import (
         DP1_FIELDS,
         mock_object_frame,
@@ -116,4 +120,34 @@ def _generate(folder: Path) -> None:
     )
     redshifts = mock_specz_frame(objects, n_rows=DEMO_REDSHIFT_ROWS, seed=DEMO_SEED + 1)
     redshifts.to_parquet(folder / REDSHIFT_FILENAME, index=False)
-    (folder / MARKER_FILENAME).write_text(DEMO_GENERATOR_VERSION + "\n")
+
+
+def register_demo(registry: Any) -> tuple[Any, Any]:
+    """Generate the demo data if needed and register ``demo`` and ``demo-specz``.
+
+    Returns the two catalog records (object, redshift). Safe to call from several
+    processes at once: a catalog registered meanwhile by another process is reused.
+    """
+    from tsmaker.errors import CatalogError
+
+    object_path, redshift_path = ensure_demo_data()
+    wanted = (
+        dict(kind="object", name=DEMO_OBJECT_NAME, location=str(object_path), profile="dp1",
+             description="built-in offline demo: DP1-shaped Object collection (mock data)",
+             row_count=DEMO_OBJECT_ROWS),
+        dict(kind="redshift", name=DEMO_REDSHIFT_NAME, location=str(redshift_path),
+             columns={"ra": "ra", "dec": "dec", "z": "z", "z_err": "z_err",
+                      "z_flag": "z_flag", "id": "specz_id"},
+             description="built-in offline demo: mock spec-z overlapping `demo`",
+             row_count=DEMO_REDSHIFT_ROWS),
+    )
+    records = []
+    for fields in wanted:
+        record = registry.find_catalog(fields["name"], kind=fields["kind"])
+        if record is None or record.location != fields["location"]:
+            try:
+                record = registry.add_catalog(**fields, replace=record is not None)
+            except CatalogError:
+                record = registry.get_catalog(fields["name"], kind=fields["kind"])
+        records.append(record)
+    return records[0], records[1]

@@ -104,8 +104,15 @@ DP1_SCALAR_DTYPES: dict[str, str] = {
 FLUX_DTYPE = "float32"
 FLAG_DTYPE = "bool"
 
-_BASE_SCALAR_COLUMNS = ("objectId", "coord_ra", "coord_dec", "ebv", "tract", "patch",
-                        "refExtendedness")
+_BASE_SCALAR_COLUMNS = (
+    "objectId",
+    "coord_ra",
+    "coord_dec",
+    "ebv",
+    "tract",
+    "patch",
+    "refExtendedness",
+)
 # Extra flux types and columns for ``extra_columns=True`` (benchmark realism, ~100 columns).
 _EXTRA_FLUX_TYPES = ("kron", "gaap3p0", "sersic")
 _EXTRA_SCALAR_COLUMNS = (
@@ -247,11 +254,13 @@ def offset_by(
     sep = np.radians(separation_deg)
     sin_dec, cos_dec = np.sin(dec), np.cos(dec)
     sin_sep, cos_sep = np.sin(sep), np.cos(sep)
-    new_sin_dec = np.clip(sin_dec * cos_sep + cos_dec * sin_sep * np.cos(position_angle_rad),
-                          -1.0, 1.0)
+    new_sin_dec = np.clip(
+        sin_dec * cos_sep + cos_dec * sin_sep * np.cos(position_angle_rad), -1.0, 1.0
+    )
     new_dec = np.arcsin(new_sin_dec)
-    delta_ra = np.arctan2(np.sin(position_angle_rad) * sin_sep * cos_dec,
-                          cos_sep - sin_dec * new_sin_dec)
+    delta_ra = np.arctan2(
+        np.sin(position_angle_rad) * sin_sep * cos_dec, cos_sep - sin_dec * new_sin_dec
+    )
     new_ra_deg = np.degrees(ra + delta_ra) % 360.0
     # `%` can return exactly 360.0 for tiny negative inputs.
     new_ra_deg = np.where(new_ra_deg >= 360.0, 0.0, new_ra_deg)
@@ -297,10 +306,10 @@ def _field_positions(
     # Rayleigh radius = 2-D Gaussian offset of the given sigma per axis.
     radius = clump_sigma_deg[clump_index] * np.sqrt(-2.0 * np.log1p(-rng.random(n_clumped)))
     angle = rng.uniform(0.0, 2.0 * np.pi, n_clumped)
-    ra_clumped, dec_clumped = offset_by(clump_ra[clump_index], clump_dec[clump_index],
-                                        radius, angle)
-    return (np.concatenate((ra_uniform, ra_clumped)),
-            np.concatenate((dec_uniform, dec_clumped)))
+    ra_clumped, dec_clumped = offset_by(
+        clump_ra[clump_index], clump_dec[clump_index], radius, angle
+    )
+    return (np.concatenate((ra_uniform, ra_clumped)), np.concatenate((dec_uniform, dec_clumped)))
 
 
 def _add_close_companions(
@@ -320,8 +329,9 @@ def _add_close_companions(
     index = np.flatnonzero(companion)
     separation_deg = rng.uniform(0.6, 2.0, len(index)) / _ARCSEC_PER_DEG
     angle = rng.uniform(0.0, 2.0 * np.pi, len(index))
-    ra_deg[index], dec_deg[index] = offset_by(ra_deg[index - 1], dec_deg[index - 1],
-                                              separation_deg, angle)
+    ra_deg[index], dec_deg[index] = offset_by(
+        ra_deg[index - 1], dec_deg[index - 1], separation_deg, angle
+    )
 
 
 def _dust_ebv(ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
@@ -330,8 +340,7 @@ def _dust_ebv(ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
     ra = np.radians(ra_deg)
     dec = np.radians(dec_deg)
     cos_dec = np.cos(dec)
-    sin_b = (cos_dec * np.cos(ra) * pole[0] + cos_dec * np.sin(ra) * pole[1]
-             + np.sin(dec) * pole[2])
+    sin_b = cos_dec * np.cos(ra) * pole[0] + cos_dec * np.sin(ra) * pole[1] + np.sin(dec) * pole[2]
     base = 0.012 / np.maximum(np.abs(sin_b), 0.02)
     # Cirrus-like structure on a ~1 degree scale.
     patchy = 1.0 + 0.3 * np.sin(ra * 23.0 + 1.3) * np.cos(dec * 31.0 + 0.4)
@@ -342,18 +351,21 @@ def _tract_patch(ra_deg: np.ndarray, dec_deg: np.ndarray) -> tuple[np.ndarray, n
     """Pseudo tract and patch numbers on a ring grid (not the real LSST sky map)."""
     n_rings = int(np.ceil(180.0 / _TRACT_SIZE_DEG))
     ring_centre = np.radians(-90.0 + (np.arange(n_rings) + 0.5) * _TRACT_SIZE_DEG)
-    tracts_per_ring = np.maximum(
-        1, np.floor(360.0 * np.cos(ring_centre) / _TRACT_SIZE_DEG)).astype(np.int64)
+    tracts_per_ring = np.maximum(1, np.floor(360.0 * np.cos(ring_centre) / _TRACT_SIZE_DEG)).astype(
+        np.int64
+    )
     ring_start = np.concatenate(([0], np.cumsum(tracts_per_ring)[:-1]))
     ring_position = np.clip((dec_deg + 90.0) / _TRACT_SIZE_DEG, 0.0, n_rings - 1e-9)
     ring = ring_position.astype(np.int64)
     ra_position = ra_deg / 360.0 * tracts_per_ring[ring]
     ra_index = np.minimum(ra_position.astype(np.int64), tracts_per_ring[ring] - 1)
     tract = ring_start[ring] + ra_index
-    patch_x = np.minimum(((ra_position - ra_index) * _PATCHES_PER_SIDE).astype(np.int64),
-                         _PATCHES_PER_SIDE - 1)
-    patch_y = np.minimum(((ring_position - ring) * _PATCHES_PER_SIDE).astype(np.int64),
-                         _PATCHES_PER_SIDE - 1)
+    patch_x = np.minimum(
+        ((ra_position - ra_index) * _PATCHES_PER_SIDE).astype(np.int64), _PATCHES_PER_SIDE - 1
+    )
+    patch_y = np.minimum(
+        ((ring_position - ring) * _PATCHES_PER_SIDE).astype(np.int64), _PATCHES_PER_SIDE - 1
+    )
     return tract, patch_y * _PATCHES_PER_SIDE + patch_x
 
 
@@ -365,8 +377,10 @@ def _r_band_magnitudes(rng: np.random.Generator, n: int) -> np.ndarray:
     slope = _COUNT_SLOPE_PER_MAG * np.log(10.0)
     span = _FAINT_LIMIT_MAG - _BRIGHT_LIMIT_MAG
     uniform = rng.random(n)
-    mag = _FAINT_LIMIT_MAG + np.log(np.exp(-slope * span) + uniform
-                                    * (1.0 - np.exp(-slope * span))) / slope
+    mag = (
+        _FAINT_LIMIT_MAG
+        + np.log(np.exp(-slope * span) + uniform * (1.0 - np.exp(-slope * span))) / slope
+    )
     faint = rng.random(n) < _FAINT_TAIL_FRACTION
     mag[faint] = rng.uniform(*_FAINT_TAIL_RANGE_MAG, int(faint.sum()))
     return mag.astype(np.float32)
@@ -381,8 +395,9 @@ def _band_magnitudes(
     # Stars follow a tighter, bluer-to-redder locus.
     redness[is_star] = rng.beta(1.2, 2.5, int(is_star.sum())).astype(np.float32)
     colour = {
-        pair: (const + slope * redness
-               + rng.standard_normal(n, dtype=np.float32) * scatter).astype(np.float32)
+        pair: (const + slope * redness + rng.standard_normal(n, dtype=np.float32) * scatter).astype(
+            np.float32
+        )
         for pair, (const, slope, scatter) in _COLOUR_MODEL.items()
     }
     mags = {"r": r_mag}
@@ -455,13 +470,15 @@ def mock_object_frame(
 
     per_field = rng.multinomial(n_rows, np.full(len(fields), 1.0 / len(fields)))
     ra_parts, dec_parts, id_parts = [], [], []
-    for field_index, (centre, n_field) in enumerate(zip(fields.values(), per_field,
-                                                        strict=True)):
+    for field_index, (centre, n_field) in enumerate(zip(fields.values(), per_field, strict=True)):
         ra_field, dec_field = _field_positions(rng, int(n_field), centre, field_radius_deg)
         ra_parts.append(ra_field)
         dec_parts.append(dec_field)
-        id_parts.append(_OBJECT_ID_BASE + field_index * _OBJECTS_PER_FIELD_ID_BLOCK
-                        + np.arange(n_field, dtype=np.int64))
+        id_parts.append(
+            _OBJECT_ID_BASE
+            + field_index * _OBJECTS_PER_FIELD_ID_BLOCK
+            + np.arange(n_field, dtype=np.int64)
+        )
     ra_deg = np.concatenate(ra_parts) if ra_parts else np.empty(0)
     dec_deg = np.concatenate(dec_parts) if dec_parts else np.empty(0)
     _add_close_companions(rng, ra_deg, dec_deg, companion_fraction)
@@ -482,25 +499,35 @@ def mock_object_frame(
     is_star = rng.random(n_rows) < star_probability
     columns["refExtendedness"] = np.where(is_star, 0.0, 1.0).astype(np.float32)
     # Galaxy size in units of "magnitudes lost by a PSF measurement"; fainter is smaller.
-    size = (rng.lognormal(np.log(0.7), 0.5, n_rows)
-            * np.clip(1.0 - 0.08 * (r_mag - 20.0), 0.3, 1.5)).astype(np.float32)
+    size = (
+        rng.lognormal(np.log(0.7), 0.5, n_rows) * np.clip(1.0 - 0.08 * (r_mag - 20.0), 0.3, 1.5)
+    ).astype(np.float32)
     size[is_star] = 0.0
     mags = _band_magnitudes(rng, r_mag, is_star)
     depth = rng.lognormal(0.0, 0.3, n_rows).astype(np.float32)
-    missing_band = {band: rng.random(n_rows) < _MISSING_FRACTION[band] for band in BANDS}
+    missing_band = {
+        band: rng.random(n_rows, dtype=np.float32) < _MISSING_FRACTION[band] for band in BANDS
+    }
 
+    ln10 = np.float32(np.log(10.0))
+    band_flux = {
+        band: np.exp(np.float32(-0.4) * ln10 * (mags[band] - np.float32(AB_ZEROPOINT_NJY_MAG)))
+        for band in BANDS
+    }
     for flux_type in all_types:
         model = FLUX_TYPE_MODELS[flux_type]
-        offset = (model.point_offset_mag + model.size_offset_mag * size).astype(np.float32)
+        offset = model.point_offset_mag + model.size_offset_mag * size
+        type_factor = np.exp(np.float32(-0.4) * ln10 * offset).astype(np.float32)
         # Total-flux measurements of big galaxies are noisier.
         error_scale = (model.error_scale * depth * (1.0 + 0.3 * size)).astype(np.float32)
         for band in BANDS:
-            exponent = np.float32(-0.4) * (mags[band] + offset - np.float32(AB_ZEROPOINT_NJY_MAG))
-            true_flux = np.power(np.float32(10.0), exponent, dtype=np.float32)
-            error = np.sqrt((np.float32(_SKY_ERROR_NJY[band]) * error_scale) ** 2
-                            + np.float32(_POISSON_GAIN_NJY) * true_flux)
+            true_flux = band_flux[band] * type_factor
+            sky_error = np.float32(_SKY_ERROR_NJY[band]) * error_scale
+            error = np.sqrt(sky_error * sky_error + np.float32(_POISSON_GAIN_NJY) * true_flux)
             flux = true_flux + error * rng.standard_normal(n_rows, dtype=np.float32)
-            failed = missing_band[band] | (rng.random(n_rows) < _TYPE_FAILURE_FRACTION)
+            failed = missing_band[band] | (
+                rng.random(n_rows, dtype=np.float32) < _TYPE_FAILURE_FRACTION
+            )
             flux[failed] = np.nan
             error[failed] = np.nan
             columns[flux_column(band, flux_type)] = flux
@@ -511,28 +538,37 @@ def mock_object_frame(
             band = flag[0]
             # Flagged where the band is missing, plus a small rate of other failures.
             columns[flag] = missing_band[band] | (rng.random(n_rows) < 0.02)
-        position_error_deg = (np.float32(0.02 / _ARCSEC_PER_DEG)
-                              * np.power(np.float32(10.0), np.float32(0.2) * (r_mag - 20.0)))
+        position_error_deg = np.float32(0.02 / _ARCSEC_PER_DEG) * np.power(
+            np.float32(10.0), np.float32(0.2) * (r_mag - 20.0)
+        )
         columns["coord_raErr"] = position_error_deg.astype(np.float32)
-        columns["coord_decErr"] = (position_error_deg * rng.uniform(
-            0.9, 1.1, n_rows).astype(np.float32)).astype(np.float32)
+        columns["coord_decErr"] = (
+            position_error_deg * rng.uniform(0.9, 1.1, n_rows).astype(np.float32)
+        ).astype(np.float32)
         from_blend = rng.random(n_rows) < 0.3
-        columns["parentObjectId"] = np.where(
-            from_blend, columns["objectId"] + 10**11, 0).astype(np.int64)
-        columns["footprintArea"] = (30 + 400 * size + rng.integers(0, 40, n_rows)
-                                    ).astype(np.int32)
+        columns["parentObjectId"] = np.where(from_blend, columns["objectId"] + 10**11, 0).astype(
+            np.int64
+        )
+        columns["footprintArea"] = (30 + 400 * size + rng.integers(0, 40, n_rows)).astype(np.int32)
         columns["detect_isIsolated"] = ~from_blend
         columns["detect_fromBlend"] = from_blend
 
     dtypes = mock_object_dtypes(flux_types, extra_columns=extra_columns)
-    return pd.DataFrame({name: columns[name].astype(dtype, copy=False)
-                         for name, dtype in dtypes.items()}, copy=False)
+    return pd.DataFrame(
+        {name: columns[name].astype(dtype, copy=False) for name, dtype in dtypes.items()},
+        copy=False,
+    )
 
 
 # ------------------------------------------------------------------- redshift catalog
 
 SPECZ_SURVEYS: dict[str, float] = {
-    "DESI": 0.45, "2dFLenS": 0.2, "OzDES": 0.2, "GAMA": 0.1, "VVDS": 0.05}
+    "DESI": 0.45,
+    "2dFLenS": 0.2,
+    "OzDES": 0.2,
+    "GAMA": 0.1,
+    "VVDS": 0.05,
+}
 """Survey names written in the mock ``survey`` column, with their share of rows."""
 
 _SPECZ_FLAG_SHARE = {1: 0.04, 2: 0.08, 3: 0.23, 4: 0.65}
@@ -614,11 +650,15 @@ def mock_specz_frame(
     from scipy.spatial import cKDTree
 
     if not 0.0 <= matched_fraction <= 1.0 or not 0.0 <= blend_fraction <= 1.0:
-        raise ValueError(f"Fractions must lie in [0, 1], got matched_fraction="
-                         f"{matched_fraction}, blend_fraction={blend_fraction}.")
+        raise ValueError(
+            f"Fractions must lie in [0, 1], got matched_fraction="
+            f"{matched_fraction}, blend_fraction={blend_fraction}."
+        )
     if blend_fraction > matched_fraction:
-        raise ValueError(f"blend_fraction ({blend_fraction}) cannot exceed matched_fraction "
-                         f"({matched_fraction}): blends are matched rows.")
+        raise ValueError(
+            f"blend_fraction ({blend_fraction}) cannot exceed matched_fraction "
+            f"({matched_fraction}): blends are matched rows."
+        )
     rng = np.random.default_rng(seed)
     object_ra = objects["coord_ra"].to_numpy(dtype=np.float64)
     object_dec = objects["coord_dec"].to_numpy(dtype=np.float64)
@@ -654,24 +694,28 @@ def mock_specz_frame(
     if n_blend:
         pairs = tree.query_pairs(_chord(_BLEND_PAIR_MAX_ARCSEC), output_type="ndarray")
         if len(pairs) == 0:
-            raise ValueError(f"No object pairs closer than {_BLEND_PAIR_MAX_ARCSEC} arcsec "
-                             "to place blends at; use blend_fraction=0 or more objects.")
+            raise ValueError(
+                f"No object pairs closer than {_BLEND_PAIR_MAX_ARCSEC} arcsec "
+                "to place blends at; use blend_fraction=0 or more objects."
+            )
         pairs = pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
         pick = rng.choice(len(pairs), n_blend, replace=n_blend > len(pairs))
         first, second = pairs[pick, 0], pairs[pick, 1]
-        midpoint = (_unit_vectors(object_ra[first], object_dec[first])
-                    + _unit_vectors(object_ra[second], object_dec[second]))
+        midpoint = _unit_vectors(object_ra[first], object_dec[first]) + _unit_vectors(
+            object_ra[second], object_dec[second]
+        )
         blend_ra = np.degrees(np.arctan2(midpoint[:, 1], midpoint[:, 0])) % 360.0
-        blend_dec = np.degrees(np.arctan2(midpoint[:, 2], np.hypot(midpoint[:, 0],
-                                                                   midpoint[:, 1])))
+        blend_dec = np.degrees(np.arctan2(midpoint[:, 2], np.hypot(midpoint[:, 0], midpoint[:, 1])))
         blend_mag = np.minimum(object_mag[first], object_mag[second])
 
     matched_ra = np.concatenate((clean_ra, blend_ra))
     matched_dec = np.concatenate((clean_dec, blend_dec))
     offset_deg = (offset_arcsec / _ARCSEC_PER_DEG) * np.sqrt(
-        -2.0 * np.log1p(-rng.random(n_matched)))
-    matched_ra, matched_dec = offset_by(matched_ra, matched_dec, offset_deg,
-                                        rng.uniform(0.0, 2.0 * np.pi, n_matched))
+        -2.0 * np.log1p(-rng.random(n_matched))
+    )
+    matched_ra, matched_dec = offset_by(
+        matched_ra, matched_dec, offset_deg, rng.uniform(0.0, 2.0 * np.pi, n_matched)
+    )
 
     empty_ra, empty_dec = _empty_positions(rng, tree, object_ra, object_dec, n_unmatched)
     empty_mag = rng.uniform(17.5, 23.5, n_unmatched)
@@ -680,8 +724,11 @@ def mock_specz_frame(
     dec_deg = np.concatenate((matched_dec, empty_dec))
     r_mag = np.concatenate((clean_mag, blend_mag, empty_mag))
     z = _redshift_for_magnitude(rng, r_mag)
-    z_flag = rng.choice(np.array(list(_SPECZ_FLAG_SHARE), dtype=np.int64), n_rows,
-                        p=list(_SPECZ_FLAG_SHARE.values()))
+    z_flag = rng.choice(
+        np.array(list(_SPECZ_FLAG_SHARE), dtype=np.int64),
+        n_rows,
+        p=list(_SPECZ_FLAG_SHARE.values()),
+    )
     # Low-quality redshifts are often simply wrong.
     wrong = (z_flag <= 2) & (rng.random(n_rows) < 0.5)
     z[wrong] = rng.uniform(0.01, 1.5, int(wrong.sum()))
@@ -691,19 +738,22 @@ def mock_specz_frame(
         z[sentinel < 0.02] = -1.0
         z[(sentinel >= 0.02) & (sentinel < 0.03)] = 99.0
         z_err[sentinel < 0.03] = np.nan
-    survey = rng.choice(np.array(list(SPECZ_SURVEYS), dtype=object), n_rows,
-                        p=list(SPECZ_SURVEYS.values()))
+    survey = rng.choice(
+        np.array(list(SPECZ_SURVEYS), dtype=object), n_rows, p=list(SPECZ_SURVEYS.values())
+    )
 
     order = rng.permutation(n_rows)
-    return pd.DataFrame({
-        "specz_id": np.arange(1, n_rows + 1, dtype=np.int64) + 1_000_000,
-        ra_column: ra_deg[order],
-        dec_column: dec_deg[order],
-        "z": z[order].astype(np.float64),
-        "z_err": z_err[order].astype(np.float64),
-        "z_flag": z_flag[order],
-        "survey": pd.array(survey[order], dtype="str"),
-    })
+    return pd.DataFrame(
+        {
+            "specz_id": np.arange(1, n_rows + 1, dtype=np.int64) + 1_000_000,
+            ra_column: ra_deg[order],
+            dec_column: dec_deg[order],
+            "z": z[order].astype(np.float64),
+            "z_err": z_err[order].astype(np.float64),
+            "z_flag": z_flag[order],
+            "survey": pd.array(survey[order], dtype="str"),
+        }
+    )
 
 
 def _empty_positions(
@@ -723,16 +773,22 @@ def _empty_positions(
         n_try = 2 * missing + 16
         anchor = rng.integers(0, len(object_ra), n_try)
         separation_deg = rng.uniform(8.0, 60.0, n_try) / _ARCSEC_PER_DEG
-        ra_try, dec_try = offset_by(object_ra[anchor], object_dec[anchor], separation_deg,
-                                    rng.uniform(0.0, 2.0 * np.pi, n_try))
+        ra_try, dec_try = offset_by(
+            object_ra[anchor],
+            object_dec[anchor],
+            separation_deg,
+            rng.uniform(0.0, 2.0 * np.pi, n_try),
+        )
         distance, _ = tree.query(_unit_vectors(ra_try, dec_try), k=1)  # type: ignore[attr-defined]
         empty = distance > _chord(UNMATCHED_MIN_SEPARATION_ARCSEC)
         found_ra.append(ra_try[empty][:missing])
         found_dec.append(dec_try[empty][:missing])
         missing -= len(found_ra[-1])
     if missing > 0:
-        raise ValueError(f"Could not find {n} positions free of objects within "
-                         f"{UNMATCHED_MIN_SEPARATION_ARCSEC} arcsec; lower matched_fraction.")
+        raise ValueError(
+            f"Could not find {n} positions free of objects within "
+            f"{UNMATCHED_MIN_SEPARATION_ARCSEC} arcsec; lower matched_fraction."
+        )
     if not found_ra:
         return np.empty(0), np.empty(0)
     return np.concatenate(found_ra), np.concatenate(found_dec)
@@ -778,8 +834,9 @@ def write_object_collection(
     highest_order : int
         Deepest HEALPix order of a partition.
     partition_rows : int, optional
-        Target (maximum) rows per partition; default :data:`DP1_PARTITION_ROWS`, as in
-        DP1. Partitions can hold more when ``highest_order`` is too shallow to split them.
+        Maximum rows per partition (DP1 used :data:`DP1_PARTITION_ROWS`); default: the
+        engine's own (1,000,000 rows). Pick ``highest_order`` deep enough that no single
+        HEALPix pixel of that order holds more, or hats raises ValueError.
     engine : {"from_dataframe", "hats_import"}
         ``"from_dataframe"`` uses ``lsdb.from_dataframe`` in this process (simple; about
         30 s per million rows of 43 columns). ``"hats_import"`` writes the frame to
@@ -798,18 +855,24 @@ def write_object_collection(
     FileExistsError
         If ``path`` already exists.
     ValueError
-        If ``engine`` is unknown.
+        If ``engine`` is unknown, or a pixel at ``highest_order`` holds more than
+        ``partition_rows`` rows.
     """
     path = Path(path)
     if path.exists():
         raise FileExistsError(f"{path} already exists; remove it or choose another folder.")
     if engine not in WRITE_ENGINES:
         raise ValueError(f"Unknown engine {engine!r}; choose one of {WRITE_ENGINES}.")
-    rows_per_partition = DP1_PARTITION_ROWS if partition_rows is None else partition_rows
     if engine == "hats_import":
-        _write_with_hats_import(frame, path, catalog_name=catalog_name,
-                                margin_arcsec=margin_arcsec, highest_order=highest_order,
-                                partition_rows=rows_per_partition, n_workers=n_workers)
+        _write_with_hats_import(
+            frame,
+            path,
+            catalog_name=catalog_name,
+            margin_arcsec=margin_arcsec,
+            highest_order=highest_order,
+            partition_rows=partition_rows,
+            n_workers=n_workers,
+        )
         return path
 
     import warnings
@@ -818,19 +881,19 @@ def write_object_collection(
 
     with warnings.catch_warnings():
         # lsdb warns that from_dataframe is meant for small data; callers chose it.
-        warnings.filterwarnings("ignore", message="from_dataframe is not intended",
-                                category=RuntimeWarning)
+        warnings.filterwarnings(
+            "ignore", message="from_dataframe is not intended", category=RuntimeWarning
+        )
         catalog = lsdb.from_dataframe(
             frame,
             ra_column="coord_ra",
             dec_column="coord_dec",
             catalog_name=catalog_name,
             highest_order=highest_order,
-            partition_rows=rows_per_partition,
+            partition_rows=partition_rows,
             margin_threshold=margin_arcsec,
         )
-    catalog.write_catalog(path, catalog_name=catalog_name, as_collection=True,
-                          progress_bar=False)
+    catalog.write_catalog(path, catalog_name=catalog_name, as_collection=True, progress_bar=False)
     return path
 
 
@@ -841,7 +904,7 @@ def _write_with_hats_import(
     catalog_name: str,
     margin_arcsec: float,
     highest_order: int,
-    partition_rows: int,
+    partition_rows: int | None,
     n_workers: int,
 ) -> None:
     """Build the collection with the hats-import pipeline (catalog, then margin)."""
@@ -863,8 +926,9 @@ def _write_with_hats_import(
         chunk_rows = 500_000
         input_files = []
         for chunk_index, start in enumerate(range(0, max(len(frame), 1), chunk_rows)):
-            chunk = pa.Table.from_pandas(frame.iloc[start:start + chunk_rows],
-                                         preserve_index=False)
+            chunk = pa.Table.from_pandas(
+                frame.iloc[start : start + chunk_rows], preserve_index=False
+            )
             chunk_path = input_dir / f"chunk_{chunk_index:05d}.parquet"
             pq.write_table(chunk, chunk_path)
             input_files.append(chunk_path)
@@ -883,18 +947,24 @@ def _write_with_hats_import(
                 dec_column="coord_dec",
                 output_artifact_name=catalog_name,
                 highest_healpix_order=highest_order,
-                pixel_threshold=partition_rows,
+                **({} if partition_rows is None else {"pixel_threshold": partition_rows}),
             )
             .add_margin(margin_threshold=margin_arcsec, is_default=True)
         )
         with (
-            Client(n_workers=n_workers, threads_per_worker=1, processes=True,
-                   dashboard_address=None, local_directory=staging / "dask") as client,
+            Client(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                local_directory=staging / "dask",
+            ) as client,
             warnings.catch_warnings(),
         ):
             # The margin step re-reads partition info from the fresh files and says so.
-            warnings.filterwarnings("ignore", message="Computing partitions from catalog",
-                                    category=UserWarning)
+            warnings.filterwarnings(
+                "ignore", message="Computing partitions from catalog", category=UserWarning
+            )
             pipeline_with_client(arguments, client)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

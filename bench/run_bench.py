@@ -1,0 +1,346 @@
+"""Benchmark tsmaker against the plain astropy script and the plain LSDB recipe.
+
+One invocation runs everything side by side and writes ``bench/RESULTS.md`` (and the
+raw figures to ``bench/out/results.json``):
+
+* ``tsmaker --help`` time, and the fixed overhead (a run on a 10-row spec-z catalog);
+* for every scale x spec-z size x k: ``tsmaker run`` (the real CLI), ``astropy_match.py``
+  and ``lsdb_match.py``, each as its own subprocess with the same parameters (r = 1",
+  cModel magnitudes, Parquet out), interleaved, repeated ``--repeats`` times (median);
+  wall time and peak RSS of the whole process tree (psutil polling, RSS summed over
+  the process and all its descendants, so Dask worker processes count);
+* a check that the three outputs hold the same (specz_id, objectId, match_rank) set and
+  the same magnitudes to 1e-5;
+* ``tsmaker --workers 1`` vs ``--workers 2`` at the largest scale.
+
+Usage::
+
+    /work/venv/bin/python bench/run_bench.py --scales 1 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+import psutil
+
+BENCH_DIR = Path(__file__).resolve().parent
+DATA_DIR = BENCH_DIR / "data"
+OUT_DIR = BENCH_DIR / "out"
+PYTHON = sys.executable
+TSMAKER = str(Path(PYTHON).with_name("tsmaker"))
+RADIUS = 1.0
+FLUX_TYPE = "cModel"
+MAG_TOLERANCE = 1e-5
+POLL_SECONDS = 0.05
+
+
+# ------------------------------------------------------------------ measuring
+
+
+def measure(command: list[str], env: dict[str, str], log: Path) -> dict:
+    """Run a command; wall time and peak RSS summed over its whole process tree."""
+    started = time.perf_counter()
+    with log.open("w") as handle:
+        process = psutil.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
+        peak = 0
+        while process.poll() is None:
+            total = 0
+            try:
+                tree = [process, *process.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                tree = []
+            for member in tree:
+                try:
+                    total += member.memory_info().rss
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    pass
+            peak = max(peak, total)
+            time.sleep(POLL_SECONDS)
+    wall = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"{command} failed ({process.returncode}); see {log}:\n"
+                           + log.read_text()[-3000:])
+    return {"wall_s": wall, "peak_rss_mb": peak / 2**20}
+
+
+def median_of(runs: list[dict]) -> dict:
+    return {
+        "wall_s": statistics.median(r["wall_s"] for r in runs),
+        "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),
+        "runs": runs,
+    }
+
+
+def tsmaker_command(specz: Path, objects: Path, out: Path, k: int,
+                    workers: int | None = None) -> list[str]:
+    command = [TSMAKER, "run", "--name", "bench", "--redshift", str(specz), "--object",
+               str(objects), "--radius", str(RADIUS), "--neighbors", str(k),
+               "--flux-type", FLUX_TYPE, "--format", "parquet", "--output-dir", str(out),
+               "--json"]
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    return command
+
+
+def baseline_command(script: str, specz: Path, objects: Path, out: Path, k: int) -> list[str]:
+    return [PYTHON, str(BENCH_DIR / script), str(specz), str(objects),
+            str(out / "result.parquet"), "--radius", str(RADIUS), "--k", str(k),
+            "--flux-type", FLUX_TYPE]
+
+
+def output_file(out: Path) -> Path:
+    files = sorted(p for p in out.glob("*.parquet"))
+    if len(files) != 1:
+        raise RuntimeError(f"expected one Parquet file in {out}, found {files}")
+    return files[0]
+
+
+# ------------------------------------------------------------------ comparing
+
+
+def compare_outputs(paths: dict[str, Path]) -> dict:
+    """Same (specz_id, objectId, match_rank) set and magnitudes to MAG_TOLERANCE."""
+    import numpy as np
+    import pandas as pd
+
+    keys = ["specz_id", "objectId", "match_rank"]
+    mags = [f"{b}_{FLUX_TYPE}{s}" for b in "ugrizy" for s in ("Mag", "MagErr")]
+    frames = {name: pd.read_parquet(path, columns=keys + mags + ["match_distance_arcsec"])
+              for name, path in paths.items()}
+    reference_name = "tsmaker"
+    reference = frames[reference_name]
+    report = {"rows": {name: len(frame) for name, frame in frames.items()}, "mismatches": []}
+    for name, frame in frames.items():
+        if name == reference_name:
+            continue
+        merged = reference.merge(frame, on=keys, how="outer", suffixes=("", "_other"),
+                                 indicator=True)
+        only_ts = int((merged["_merge"] == "left_only").sum())
+        only_other = int((merged["_merge"] == "right_only").sum())
+        both = merged[merged["_merge"] == "both"]
+        worst = 0.0
+        bad_rows = 0
+        for column in mags:
+            a = both[column].to_numpy(dtype=np.float64)
+            b = both[f"{column}_other"].to_numpy(dtype=np.float64)
+            nan_mismatch = np.isnan(a) != np.isnan(b)
+            diff = np.where(np.isnan(a) | np.isnan(b), 0.0, np.abs(a - b))
+            worst = max(worst, float(diff.max()) if len(diff) else 0.0)
+            bad_rows += int((nan_mismatch | (diff > MAG_TOLERANCE)).sum())
+        entry = {"other": name, "only_in_tsmaker": only_ts, f"only_in_{name}": only_other,
+                 "max_abs_mag_diff": worst, "mag_values_out_of_tolerance": bad_rows}
+        if only_ts or only_other:
+            sample = merged[merged["_merge"] != "both"].head(5)
+            entry["examples"] = sample[keys + ["match_distance_arcsec",
+                                               "match_distance_arcsec_other",
+                                               "_merge"]].astype(str).to_dict("records")
+        if only_ts or only_other or bad_rows:
+            report["mismatches"].append(entry)
+            print(f"!!! MISMATCH tsmaker vs {name}: {entry}", flush=True)
+        report[f"vs_{name}"] = entry
+    return report
+
+
+# ------------------------------------------------------------------ scenarios
+
+
+def run_triplet(scale: str, n_specz: int, k: int, repeats: int, env: dict) -> dict:
+    objects = DATA_DIR / f"object_{scale}x"
+    specz = DATA_DIR / f"specz_{scale}x_{n_specz}.parquet"
+    label = f"{scale}x_{n_specz}_k{k}"
+    tools = {
+        "tsmaker": lambda out: tsmaker_command(specz, objects, out, k),
+        "astropy": lambda out: baseline_command("astropy_match.py", specz, objects, out, k),
+        "lsdb": lambda out: baseline_command("lsdb_match.py", specz, objects, out, k),
+    }
+    runs: dict[str, list[dict]] = {name: [] for name in tools}
+    last_out: dict[str, Path] = {}
+    for repeat in range(repeats):
+        for name, make in tools.items():
+            out = OUT_DIR / label / f"{name}_{repeat}"
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir(parents=True)
+            result = measure(make(out), env, out / "log.txt")
+            runs[name].append(result)
+            last_out[name] = out
+            print(f"{label} {name} #{repeat}: {result['wall_s']:.2f} s, "
+                  f"{result['peak_rss_mb']:.0f} MB", flush=True)
+    record = {"scale": scale, "n_specz": n_specz, "k": k,
+              **{name: median_of(r) for name, r in runs.items()}}
+    record["check"] = compare_outputs({name: output_file(out) for name, out in
+                                       last_out.items()})
+    # Keep only the last outputs on disk.
+    for name, out_runs in runs.items():
+        for repeat in range(repeats - 1):
+            shutil.rmtree(OUT_DIR / label / f"{name}_{repeat}", ignore_errors=True)
+    return record
+
+
+def run_help(repeats: int, env: dict) -> dict:
+    runs = []
+    for repeat in range(repeats + 1):
+        log = OUT_DIR / "help.txt"
+        result = measure([TSMAKER, "--help"], env, log)
+        if repeat:  # the first run only warms the file cache
+            runs.append(result)
+    return median_of(runs)
+
+
+def run_fixed_overhead(scale: str, repeats: int, env: dict) -> dict:
+    specz = DATA_DIR / f"specz_{scale}x_10.parquet"
+    objects = DATA_DIR / f"object_{scale}x"
+    runs = []
+    for repeat in range(repeats + 1):
+        out = OUT_DIR / "overhead" / f"run_{repeat}"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        result = measure(tsmaker_command(specz, objects, out, 1), env, out / "log.txt")
+        print(f"overhead #{repeat}: {result['wall_s']:.2f} s", flush=True)
+        if repeat:  # the first run is the cold one (numba cache, imports)
+            runs.append(result)
+    return median_of(runs)
+
+
+def run_workers(scale: str, n_specz: int, repeats: int, env: dict) -> dict:
+    specz = DATA_DIR / f"specz_{scale}x_{n_specz}.parquet"
+    objects = DATA_DIR / f"object_{scale}x"
+    record: dict = {"scale": scale, "n_specz": n_specz}
+    runs: dict[str, list[dict]] = {"1": [], "2": []}
+    for repeat in range(repeats):
+        for workers in ("1", "2"):
+            out = OUT_DIR / f"workers_{scale}x" / f"w{workers}_{repeat}"
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir(parents=True)
+            result = measure(tsmaker_command(specz, objects, out, 1, int(workers)), env,
+                             out / "log.txt")
+            runs[workers].append(result)
+            print(f"workers={workers} #{repeat}: {result['wall_s']:.2f} s, "
+                  f"{result['peak_rss_mb']:.0f} MB", flush=True)
+    record.update({f"workers_{w}": median_of(r) for w, r in runs.items()})
+    return record
+
+
+def warm_page_cache(scale: str) -> None:
+    for path in (DATA_DIR / f"object_{scale}x").rglob("*.parquet"):
+        with path.open("rb") as handle:
+            while handle.read(1 << 24):
+                pass
+
+
+# ------------------------------------------------------------------ machine + report
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for package in ("tsmaker", "lsdb", "hats", "hats-import", "nested-pandas", "dask",
+                    "pandas", "pyarrow", "numpy", "astropy", "psutil"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {
+        "cpu": cpu,
+        "logical_cores": psutil.cpu_count(),
+        "physical_cores": psutil.cpu_count(logical=False),
+        "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "versions": versions,
+        "load_average_at_start": os.getloadavg(),
+    }
+
+
+def fmt(value: float, digits: int = 2) -> str:
+    return f"{value:.{digits}f}"
+
+
+def render(results: dict) -> str:
+    from render_results import render_markdown
+
+    return render_markdown(results)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", nargs="+", default=["1"],
+                        help="scales with data under bench/data (e.g. 1 5)")
+    parser.add_argument("--specz-sizes", type=int, nargs="+",
+                        default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--ks", type=int, nargs="+", default=[1, 5])
+    parser.add_argument("--large-specz-sizes", type=int, nargs="+", default=None,
+                        help="spec-z sizes at scales other than the first (default: same)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers-specz", type=int, default=100_000)
+    parser.add_argument("--render-only", action="store_true")
+    args = parser.parse_args()
+
+    results_path = OUT_DIR / "results.json"
+    if args.render_only:
+        results = json.loads(results_path.read_text())
+        (BENCH_DIR / "RESULTS.md").write_text(render(results))
+        return
+
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    home = Path(tempfile.mkdtemp(prefix="tsmaker-bench-home-"))
+    env = dict(os.environ, TSMAKER_HOME=str(home), PYTHONUNBUFFERED="1")
+    env.pop("TSMAKER_SCHEDULER", None)
+    started = time.time()
+    results: dict = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                     "repeats": args.repeats, "radius_arcsec": RADIUS,
+                     "flux_type": FLUX_TYPE, "triplets": []}
+    make_log = DATA_DIR / "make_data_log.json"
+    if make_log.exists():
+        results["data_generation"] = json.loads(make_log.read_text())
+
+    def save() -> None:
+        results["elapsed_s"] = round(time.time() - started, 1)
+        results_path.write_text(json.dumps(results, indent=2, default=str))
+        (BENCH_DIR / "RESULTS.md").write_text(render(results))
+
+    try:
+        results["help"] = run_help(args.repeats, env)
+        print(f"--help: {results['help']['wall_s']:.3f} s", flush=True)
+        warm_page_cache(args.scales[0])
+        results["fixed_overhead"] = run_fixed_overhead(args.scales[0], args.repeats, env)
+        save()
+        for index, scale in enumerate(args.scales):
+            warm_page_cache(scale)
+            sizes = args.specz_sizes if index == 0 or args.large_specz_sizes is None \
+                else args.large_specz_sizes
+            for n_specz in sizes:
+                for k in args.ks:
+                    results["triplets"].append(
+                        run_triplet(scale, n_specz, k, args.repeats, env))
+                    save()
+        largest = args.scales[-1]
+        results["workers"] = run_workers(largest, args.workers_specz, args.repeats, env)
+        save()
+    finally:
+        save()
+        shutil.rmtree(home, ignore_errors=True)
+    print(f"done in {time.time() - started:.0f} s; see {BENCH_DIR / 'RESULTS.md'}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(BENCH_DIR))
+    main()

@@ -1,0 +1,29 @@
+"""Shared fixtures: every test gets its own TSMAKER_HOME, so no user folder is touched."""
+
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DP1_COLLECTION = SHARED_DATA / "dp1_object_collection"
+SAMPLES = SHARED_DATA / "samples"
+
+
+@pytest.fixture(autouse=True)
+def tsmaker_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh TSMAKER_HOME per test (registry, products, demo, dust maps)."""
+    home = tmp_path / "tsmaker_home"
+    monkeypatch.setenv("TSMAKER_HOME", str(home))
+    monkeypatch.delenv("TSMAKER_DUSTMAPS_DIR", raising=False)
+    monkeypatch.delenv("TSMAKER_SCHEDULER", raising=False)
+    monkeypatch.delenv("TSMAKER_DEBUG", raising=False)
+    return home
+
+
+@pytest.fixture
+def registry(tsmaker_home: Path):
+    """A real SQLite registry in the test's TSMAKER_HOME."""
+    from tsmaker.registry import Registry
+
+    with Registry.open_default() as opened:
+        yield opened

@@ -1,0 +1,173 @@
+"""Crossmatch behaviour against a brute-force oracle, on real HATS collections written by LSDB."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from oracle import brute_force_matches, synthetic_catalogs, write_collection
+
+from tsmaker import make_training_set
+from tsmaker.crossmatch import MatchParameters, select_unique_closest
+from tsmaker.errors import CatalogError, InputError
+
+
+@pytest.fixture(scope="module")
+def catalogs(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    folder = tmp_path_factory.mktemp("xmatch")
+    objects, specz = synthetic_catalogs()
+    collection = write_collection(objects, folder / "objects")
+    specz_path = folder / "specz.parquet"
+    specz.to_parquet(specz_path, index=False)
+    return {"objects": objects, "specz": specz, "collection": collection, "specz_path": specz_path}
+
+
+def _run(catalogs: dict, tmp_path: Path, **options) -> tuple[pd.DataFrame, object]:
+    product = make_training_set(
+        "xm", catalogs["specz_path"], catalogs["collection"], output_dir=str(tmp_path), **options
+    )
+    return pd.read_parquet(product.files[0]), product
+
+
+def _pairs(frame: pd.DataFrame) -> pd.DataFrame:
+    return (
+        frame[["specz_id", "objectId", "match_rank", "match_distance_arcsec"]]
+        .sort_values(["specz_id", "match_rank"])
+        .reset_index(drop=True)
+        .astype({"specz_id": "int64", "objectId": "int64", "match_rank": "int64",
+                 "match_distance_arcsec": "float64"})
+    )
+
+
+@pytest.mark.parametrize(("radius_arcsec", "k"), [(1.0, 1), (3.0, 3), (4.5, 5)])
+def test_matches_equal_brute_force_oracle(catalogs, tmp_path, radius_arcsec, k):
+    result, product = _run(catalogs, tmp_path, radius_arcsec=radius_arcsec, n_neighbors=k)
+    expected = brute_force_matches(catalogs["specz"], catalogs["objects"], radius_arcsec, k)
+    got = _pairs(result)
+    pd.testing.assert_frame_equal(
+        got.drop(columns="match_distance_arcsec"),
+        expected.drop(columns="match_distance_arcsec").reset_index(drop=True),
+    )
+    np.testing.assert_allclose(got["match_distance_arcsec"], expected["match_distance_arcsec"],
+                               rtol=0, atol=1e-6)
+    assert product.rows == len(expected)
+    matched = expected["specz_id"].nunique()
+    assert product.summary["matched_specz"] == matched
+    assert product.summary["matched_fraction"] == pytest.approx(matched / len(catalogs["specz"]), abs=1e-6)
+
+
+def test_oracle_cases_are_really_exercised(catalogs):
+    """The synthetic data must contain the awkward cases, or the oracle test proves little."""
+    import hats
+    from hats.pixel_math.spatial_index import compute_spatial_index
+
+    expected = brute_force_matches(catalogs["specz"], catalogs["objects"], 3.0, 3)
+    specz = catalogs["specz"].set_index("specz_id")
+    objects = catalogs["objects"].set_index("objectId")
+    pairs = expected.join(specz[["ra", "dec"]], on="specz_id").join(
+        objects[["coord_ra", "coord_dec"]], on="objectId"
+    )
+    assert (np.abs(pairs["ra"] - pairs["coord_ra"]) > 180).sum() >= 3, "pairs across RA 0/360"
+    assert (pairs["dec"] > 89.5).sum() >= 20, "pairs near the pole"
+    assert (expected["match_rank"] > 1).sum() >= 50, "k > 1 matters"
+    assert len(specz) - expected["specz_id"].nunique() >= 20, "spec-z with no match"
+    catalog = hats.read_hats(catalogs["collection"]).main_catalog
+    pixels = catalog.get_healpix_pixels()
+    starts = np.array([p.pixel << (2 * (29 - p.order)) for p in pixels])
+    order = np.argsort(starts)
+    starts = starts[order]
+
+    def partition_of(ra, dec):
+        index = compute_spatial_index(np.asarray(ra), np.asarray(dec))
+        return np.searchsorted(starts, index, side="right") - 1
+
+    crossing = partition_of(pairs["ra"], pairs["dec"]) != partition_of(
+        pairs["coord_ra"], pairs["coord_dec"]
+    )
+    assert len(pixels) >= 20
+    assert crossing.sum() >= 5, "pairs whose spec-z and object sit in different partitions"
+
+
+def test_rows_come_in_documented_order(catalogs, tmp_path):
+    from hats.pixel_math.spatial_index import compute_spatial_index
+
+    result, _ = _run(catalogs, tmp_path, radius_arcsec=3.0, n_neighbors=3)
+    healpix = compute_spatial_index(result["ra"].to_numpy(), result["dec"].to_numpy())
+    keys = pd.DataFrame({"h": healpix, "id": result["specz_id"], "rank": result["match_rank"]})
+    expected = keys.sort_values(["h", "id", "rank"], kind="mergesort")
+    assert keys.index.tolist() == expected.index.tolist()
+
+
+def test_redshift_columns_keep_names_and_clashes_get_specz_suffix(catalogs, tmp_path):
+    specz = catalogs["specz"].assign(ebv=0.5, objectId=7)
+    path = tmp_path / "clash.parquet"
+    specz.to_parquet(path, index=False)
+    product = make_training_set("clash", path, catalogs["collection"], output_dir=str(tmp_path))
+    result = pd.read_parquet(product.files[0])
+    for column in ("specz_id", "ra", "dec", "z", "z_err", "z_flag", "ebv_specz",
+                   "objectId_specz", "objectId", "coord_ra", "coord_dec", "ebv",
+                   "match_distance_arcsec", "match_rank", "specz_row"):
+        assert column in result.columns, column
+    assert (result["ebv_specz"] == 0.5).all()
+    assert (result["objectId_specz"] == 7).all()
+    assert not (result["ebv"] == 0.5).any()
+
+
+def test_radius_larger_than_margin_is_refused_before_any_work(catalogs, tmp_path, registry):
+    with pytest.raises(InputError, match=r"--radius 12.0 arcsec is larger than the object "
+                                         r"catalog's margin \(10 arcsec\)"):
+        make_training_set("big", catalogs["specz_path"], catalogs["collection"],
+                          radius_arcsec=12.0, output_dir=str(tmp_path), registry=registry)
+    assert registry.list_products() == []
+
+
+def test_catalog_without_margin_is_refused(tmp_path):
+    import lsdb
+
+    objects, specz = synthetic_catalogs(seed=3)
+    lsdb.from_dataframe(objects, ra_column="coord_ra", dec_column="coord_dec",
+                        margin_threshold=None).write_catalog(tmp_path / "nomargin",
+                                                             progress_bar=False)
+    specz.to_parquet(tmp_path / "s.parquet", index=False)
+    with pytest.raises(CatalogError, match="has no margin cache"):
+        make_training_set("nm", tmp_path / "s.parquet", tmp_path / "nomargin",
+                          output_dir=str(tmp_path))
+
+
+def test_zero_matches_gives_an_empty_product_with_all_columns(catalogs, tmp_path):
+    far = catalogs["specz"].assign(ra=lambda f: (f["ra"] + 90.0) % 360, dec=-60.0)
+    path = tmp_path / "far.parquet"
+    far.to_parquet(path, index=False)
+    product = make_training_set("none", path, catalogs["collection"], output_dir=str(tmp_path))
+    result = pd.read_parquet(product.files[0])
+    assert product.status == "done"
+    assert product.rows == 0 and len(result) == 0
+    assert {"specz_id", "objectId", "g_cModelMag", "match_rank"} <= set(result.columns)
+    assert product.summary["matched_fraction"] == 0.0
+
+
+@pytest.mark.parametrize(("radius", "k", "message"), [
+    (0.0, 1, "--radius 0.0 must be greater than 0"),
+    (-1.0, 1, "--radius -1.0 must be greater than 0"),
+    (1.0, 0, "--neighbors 0 must be at least 1"),
+])
+def test_match_parameters_validate(radius, k, message):
+    with pytest.raises(InputError, match=message):
+        MatchParameters(radius, k).validate(5.0, "x")
+
+
+def test_select_unique_closest_rules_and_ties():
+    pairs = pd.DataFrame({
+        "key": [1, 1, 2, 2, 3, 4, 5],
+        "obj": [10, 11, 10, 12, 13, 13, 14],
+        "match_distance_arcsec": [0.5, 0.9, 0.3, 0.4, 0.7, 0.7, 0.2],
+        "flag": [4, 4, 3, 3, 2, 4, 1],
+        "zerr": [1e-4, 1e-4, 1e-4, 1e-4, 1e-4, 1e-4, 1e-4],
+    })
+    keep, counts = select_unique_closest(pairs, key_column="key", object_column="obj",
+                                         flag_column="flag", z_err_column="zerr")
+    kept = pairs[keep][["key", "obj"]].values.tolist()
+    # obj 10: key 2 is nearer (0.3) -> key 1 loses it and keeps obj 11; key 2 keeps obj 10
+    # (nearest), losing obj 12; obj 13: tie at 0.7, key 4 has the better flag.
+    assert sorted(kept) == [[1, 11], [2, 10], [4, 13], [5, 14]]
+    assert counts == {"removed_duplicate_objects": 2, "removed_duplicate_specz": 1}

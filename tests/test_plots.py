@@ -1,0 +1,407 @@
+"""Product overview plots: a real registry, real product files, real PNGs."""
+
+from pathlib import Path
+
+import h5py
+import matplotlib.image
+import numpy as np
+import pandas as pd
+import pytest
+from astropy.table import Table
+from typer.testing import CliRunner
+
+from tsmaker import plots
+from tsmaker.cli import app
+from tsmaker.errors import InputError, ProductError
+from tsmaker.plots import plot_product, plot_ra, product_columns, read_product_table
+from tsmaker.registry import ProductRecord, Registry
+from tsmaker.writers import WRITERS, writer_for
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+BANDS = ["g", "r", "i"]
+SPECZ_ROWS = 12
+MATCHED_SPECZ = 8  # spec-z 0..7 are matched, 8..11 are not
+#: Figure size 12 x 9 inches at 100 dpi.
+PNG_SHAPE = (900, 1200)
+
+
+def make_specz() -> pd.DataFrame:
+    rows = np.arange(SPECZ_ROWS)
+    return pd.DataFrame({
+        "specz_id": [f"SZ{row:03d}" for row in rows],
+        # Straddles RA = 0, as a field in Stripe 82 would.
+        "ra": np.mod(358.5 + rows * 0.25, 360.0),
+        "dec": -1.0 + rows * 0.1,
+        "z": 0.1 + rows * 0.05,
+    })
+
+
+def make_product_table(specz: pd.DataFrame) -> pd.DataFrame:
+    """Matches of spec-z 0..7: one nearest object each, and a second one for 0 and 1."""
+    matched = specz.iloc[:MATCHED_SPECZ]
+    second = specz.iloc[:2]
+    frame = pd.concat([matched, second], ignore_index=True)
+    n_rows = len(frame)
+    rank = np.array([1] * MATCHED_SPECZ + [2, 2], dtype=np.int64)
+    frame["objectId"] = np.arange(n_rows, dtype=np.int64) + 10_000
+    frame["coord_ra"] = frame["ra"] + 1e-5
+    frame["coord_dec"] = frame["dec"] - 1e-5
+    for offset, band in enumerate(BANDS):
+        flux = 1000.0 * (1 + np.arange(n_rows)) * (offset + 1)
+        frame[f"{band}_cModelFlux"] = flux
+        frame[f"{band}_cModelFluxErr"] = flux / 50.0
+        frame[f"{band}_cModelMag"] = -2.5 * np.log10(flux) + 31.4
+        frame[f"{band}_cModelMagErr"] = 2.5 / np.log(10) / 50.0
+    frame["match_distance_arcsec"] = np.where(rank == 1, 0.1, 0.7) + np.arange(n_rows) * 0.01
+    frame["match_rank"] = rank
+    return frame
+
+
+def register(registry: Registry, data_path: Path, specz_path: Path, *, magnitudes: bool = True,
+             rows: int = 10, name: str = "plottest") -> ProductRecord:
+    product = registry.create_product(
+        name=name,
+        description="made by hand for the plot tests",
+        parameters={"flux_type": "cModel", "bands": BANDS, "dust": "none",
+                    "magnitudes": magnitudes},
+        inputs={"redshift": {
+            "location": str(specz_path),
+            "columns": {"ra": "ra", "dec": "dec", "z": "z", "id": "specz_id"},
+        }},
+        versions={"tsmaker": "test"},
+    )
+    return registry.finish_product(product.id, rows=rows, files=[str(data_path)],
+                                   summary={"matched_fraction": MATCHED_SPECZ / SPECZ_ROWS})
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "home"
+    monkeypatch.setenv("TSMAKER_HOME", str(folder))
+    return folder
+
+
+@pytest.fixture
+def product(home: Path, tmp_path: Path) -> ProductRecord:
+    specz = make_specz()
+    specz_path = tmp_path / "specz.parquet"
+    specz.to_parquet(specz_path, index=False)
+    data_path = tmp_path / "products" / "plottest_1.parquet"
+    data_path.parent.mkdir()
+    make_product_table(specz).to_parquet(data_path, index=False)
+    with Registry.open_default() as registry:
+        return register(registry, data_path, specz_path)
+
+
+def assert_png(path: Path) -> None:
+    assert path.read_bytes()[:8] == PNG_MAGIC
+    image = matplotlib.image.imread(path)
+    assert image.ndim == 3
+    assert image.shape[:2] == PNG_SHAPE
+    # Not a blank canvas: the panels drew something darker than the background.
+    assert image[..., :3].min() < 0.5
+
+
+def test_default_png_is_next_to_the_data_file(product: ProductRecord) -> None:
+    path = plot_product(product.full_name)
+
+    assert path == Path(product.files[0]).with_name("plottest_1.png")
+    assert_png(path)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["plottest_1.parquet", "plottest_1.png"]
+
+
+def test_custom_output_path_leaves_no_temporary_file(product: ProductRecord,
+                                                     tmp_path: Path) -> None:
+    target = tmp_path / "plots" / "overview.png"
+    target.parent.mkdir()
+
+    path = plot_product(str(product.id), target)
+
+    assert path == target
+    assert_png(target)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["overview.png"]
+    assert not Path(product.files[0]).with_suffix(".png").exists()
+
+
+def test_output_folder_must_exist(product: ProductRecord, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="does not exist"):
+        plot_product(product.full_name, tmp_path / "nowhere" / "x.png")
+
+
+def test_product_with_fluxes_only_is_plotted(home: Path, tmp_path: Path) -> None:
+    specz = make_specz()
+    specz_path = tmp_path / "specz.csv"
+    specz.to_csv(specz_path, index=False)
+    table = make_product_table(specz)
+    table = table.drop(columns=[c for c in table.columns if "Mag" in c])
+    data_path = tmp_path / "fluxes_1.fits"
+    Table.from_pandas(table).write(data_path)
+    with Registry.open_default() as registry:
+        record = register(registry, data_path, specz_path, magnitudes=False, name="fluxes")
+
+    assert_png(plot_product(record.full_name))
+
+
+def test_failed_product_is_refused(home: Path, tmp_path: Path) -> None:
+    with Registry.open_default() as registry:
+        started = registry.create_product(name="broken", description="", parameters={},
+                                          inputs={}, versions={})
+        registry.fail_product(started.id, message="RuntimeError: disk full")
+
+    with pytest.raises(ProductError, match=r"broken_1 is failed \(RuntimeError: disk full\)"):
+        plot_product("broken_1")
+    assert not list(tmp_path.rglob("*.png"))
+
+
+def test_missing_data_file_is_a_product_error(product: ProductRecord) -> None:
+    Path(product.files[0]).unlink()
+
+    with pytest.raises(ProductError, match="is missing"):
+        plot_product(product.full_name)
+
+
+def test_unknown_product_is_a_product_error(home: Path) -> None:
+    with pytest.raises(ProductError, match="unknown product 'nope'"):
+        plot_product("nope")
+
+
+def test_sky_flags_matched_spec_z_by_id(product: ProductRecord) -> None:
+    content = plots._ProductContent.read(product, Path(product.files[0]))
+
+    sky = plots._read_sky(product, content)
+
+    assert sky.problem is None
+    assert sky.matched.tolist() == [True] * MATCHED_SPECZ + [False] * (SPECZ_ROWS - MATCHED_SPECZ)
+    assert sky.matched_fraction == pytest.approx(MATCHED_SPECZ / SPECZ_ROWS)
+    np.testing.assert_allclose(sky.ra, make_specz()["ra"])
+
+
+def test_sky_matches_str_ids_with_fits_bytes_ids(product: ProductRecord, tmp_path: Path) -> None:
+    fits_path = tmp_path / "specz.fits"
+    Table.from_pandas(make_specz()).write(fits_path)
+    with Registry.open_default() as registry:
+        record = register(registry, Path(product.files[0]), fits_path, name="fitsspecz")
+    content = plots._ProductContent.read(record, Path(record.files[0]))
+
+    sky = plots._read_sky(record, content)
+
+    assert sky.matched.sum() == MATCHED_SPECZ
+
+
+def test_cli_plot_of_a_failed_product_raises_product_error(home: Path) -> None:
+    with Registry.open_default() as registry:
+        started = registry.create_product(name="broken", description="", parameters={},
+                                          inputs={}, versions={})
+        registry.fail_product(started.id, message="boom")
+
+    result = CliRunner().invoke(app, ["products", "plot", "broken_1"])
+
+    assert result.exit_code == 1
+    assert isinstance(result.exception, ProductError)
+    assert result.stdout == ""
+
+
+def test_sky_uses_specz_row_and_the_run_cuts(home: Path, tmp_path: Path) -> None:
+    """Without an id the key is the row number; spec-z the run cut away are not drawn."""
+    specz = make_specz().drop(columns="specz_id")
+    specz_path = tmp_path / "specz.csv"
+    specz.to_csv(specz_path, index=False)
+    table = make_product_table(make_specz()).drop(columns="specz_id")
+    # Clash with an object column: the run renamed the spec-z z to z_specz.
+    table = table.rename(columns={"z": "z_specz"})
+    table["specz_row"] = list(range(MATCHED_SPECZ)) + [0, 1]
+    data_path = tmp_path / "rows_1.parquet"
+    table.to_parquet(data_path, index=False)
+    with Registry.open_default() as registry:
+        started = registry.create_product(
+            name="rows", description="",
+            parameters={"flux_type": "cModel", "bands": BANDS, "dust": "none",
+                        "magnitudes": True, "z_max": 0.5},
+            inputs={"redshift": {"location": str(specz_path),
+                                 "columns": {"ra": "ra", "dec": "dec", "z": "z_specz"}}},
+            versions={},
+        )
+        record = registry.finish_product(started.id, rows=len(table), files=[str(data_path)],
+                                         summary={})
+    content = plots._ProductContent.read(record, data_path)
+
+    sky = plots._read_sky(record, content)
+
+    # z = 0.1 + 0.05 * row, so z_max 0.5 keeps rows 0..8: 8 matched, 1 not.
+    assert sky.problem is None
+    assert sky.matched.tolist() == [True] * MATCHED_SPECZ + [False]
+    assert_png(plot_product("rows_1"))
+
+
+def test_sky_panel_explains_a_missing_specz_file(product: ProductRecord) -> None:
+    Path(product.inputs["redshift"]["location"]).unlink()
+    content = plots._ProductContent.read(product, Path(product.files[0]))
+
+    sky = plots._read_sky(product, content)
+
+    assert sky.matched is None
+    assert "does not exist" in sky.problem
+    assert_png(plot_product(product.full_name))
+
+
+def test_cli_plot_prints_the_path(product: ProductRecord, tmp_path: Path) -> None:
+    png = tmp_path / "cli.png"
+
+    result = CliRunner().invoke(app, ["products", "plot", product.full_name, "-o", str(png)])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{png}\n"
+    assert_png(png)
+
+
+# ------------------------------------------------------------ read_product_table
+
+
+def sample_table() -> pd.DataFrame:
+    return pd.DataFrame({
+        "specz_id": ["SZ000", "SZ001", "SZ002", "SZ003"],
+        "objectId": np.array([5, 6, 7, 2**40], dtype=np.int64),
+        "z": [0.1, 0.25, np.nan, 1.5],
+        "match_rank": np.array([1, 1, 2, 1], dtype=np.int64),
+    })
+
+
+def write_parquet(frame: pd.DataFrame, folder: Path) -> Path:
+    path = folder / "t.parquet"
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def write_csv(frame: pd.DataFrame, folder: Path) -> Path:
+    path = folder / "t.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def write_fits(frame: pd.DataFrame, folder: Path) -> Path:
+    path = folder / "t.fits"
+    Table.from_pandas(frame).write(path)
+    return path
+
+
+def write_hdf5(frame: pd.DataFrame, folder: Path) -> Path:
+    path = folder / "t.hdf5"
+    rows = np.empty(len(frame), dtype=[("specz_id", "S8"), ("objectId", "<i8"), ("z", "<f8"),
+                                       ("match_rank", "<i8")])
+    rows["specz_id"] = [value.encode("utf-8") for value in frame["specz_id"]]
+    for name in ("objectId", "z", "match_rank"):
+        rows[name] = frame[name].to_numpy()
+    with h5py.File(path, "w") as handle:
+        handle.create_dataset("training_set", data=rows)
+    return path
+
+
+WRITERS_BY_FORMAT = {"parquet": write_parquet, "csv": write_csv, "fits": write_fits,
+                     "hdf5": write_hdf5}
+
+
+@pytest.mark.parametrize("format_name", sorted(WRITERS_BY_FORMAT))
+def test_read_product_table_round_trips(format_name: str, tmp_path: Path) -> None:
+    expected = sample_table()
+    path = WRITERS_BY_FORMAT[format_name](expected, tmp_path)
+
+    assert product_columns(path) == list(expected.columns)
+    frame = read_product_table(path)
+    pd.testing.assert_frame_equal(frame, expected, check_dtype=False)
+    assert frame["specz_id"].tolist() == ["SZ000", "SZ001", "SZ002", "SZ003"]
+
+
+@pytest.mark.parametrize("format_name", sorted(WRITERS_BY_FORMAT))
+def test_read_product_table_reads_only_the_columns_asked(format_name: str,
+                                                         tmp_path: Path) -> None:
+    expected = sample_table()
+    path = WRITERS_BY_FORMAT[format_name](expected, tmp_path)
+
+    frame = read_product_table(path, ["z", "objectId"])
+
+    assert list(frame.columns) == ["z", "objectId"]
+    assert frame["objectId"].tolist() == [5, 6, 7, 2**40]
+    np.testing.assert_array_equal(frame["z"].to_numpy(), [0.1, 0.25, np.nan, 1.5])
+
+
+@pytest.mark.parametrize("format_name", sorted(WRITERS))
+def test_read_product_table_reads_what_the_writers_write(format_name: str,
+                                                         tmp_path: Path) -> None:
+    frame = pd.DataFrame({
+        "objectId": np.array([1, 2, 3], dtype=np.int64),
+        "z_flag": pd.array([4, None, 3], dtype="Int64"),
+        "z": [0.5, 0.6, 0.7],
+    })
+    writer_class = writer_for(format_name)
+    path = tmp_path / f"p{writer_class.suffix}"
+    with writer_class(path) as writer:
+        writer.write(frame)
+
+    read = read_product_table(path, ["objectId", "z_flag", "z"])
+
+    assert read["objectId"].tolist() == [1, 2, 3]
+    assert read["z"].tolist() == [0.5, 0.6, 0.7]
+    assert read["z_flag"].isna().tolist() == [False, True, False]
+    assert read["z_flag"].iloc[0] == 4
+
+
+def test_read_product_table_reads_hats(tmp_path: Path) -> None:
+    import lsdb
+
+    frame = pd.DataFrame({"ra": [10.0, 10.1, 200.0], "dec": [-1.0, 0.5, 30.0],
+                          "z": [0.1, 0.2, 0.3]})
+    path = tmp_path / "p.hats"
+    lsdb.from_dataframe(frame, ra_column="ra", dec_column="dec", margin_threshold=None,
+                        catalog_name="p").write_catalog(path, as_collection=False,
+                                                        progress_bar=False)
+
+    read = read_product_table(path, ["z", "ra"])
+
+    assert list(read.columns) == ["z", "ra"]
+    assert sorted(read["z"].tolist()) == [0.1, 0.2, 0.3]
+
+
+def test_read_product_table_errors(tmp_path: Path) -> None:
+    path = write_parquet(sample_table(), tmp_path)
+    with pytest.raises(ProductError, match="has no column 'mag_g'"):
+        read_product_table(path, ["z", "mag_g"])
+    with pytest.raises(ProductError, match="does not exist"):
+        read_product_table(tmp_path / "absent.parquet")
+    odd = tmp_path / "table.txt.bak"
+    odd.write_text("a\n1\n")
+    with pytest.raises(ProductError, match="cannot tell the format"):
+        read_product_table(odd)
+    truncated = tmp_path / "cut.parquet"
+    truncated.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(ProductError, match="cut.parquet"):
+        read_product_table(truncated)
+    no_table = tmp_path / "other.hdf5"
+    with h5py.File(no_table, "w") as handle:
+        handle.create_dataset("something_else", data=np.arange(3))
+    with pytest.raises(ProductError, match="no 'training_set' dataset"):
+        read_product_table(no_table)
+
+
+def test_hdf5_strings_are_decoded_from_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "t.hdf5"
+    rows = np.array([("Zoë".encode(), 1.0)], dtype=[("name", "S8"), ("z", "<f8")])
+    with h5py.File(path, "w") as handle:
+        handle.create_dataset("training_set", data=rows)
+
+    assert read_product_table(path)["name"].tolist() == ["Zoë"]
+
+
+# ----------------------------------------------------------------------- plot_ra
+
+
+@pytest.mark.parametrize(
+    ("ra", "expected"),
+    [
+        ([359.0, 1.0, 0.5], [-1.0, 1.0, 0.5]),  # straddles 0: shifted
+        ([150.0, 210.0, 179.0], [150.0, 210.0, 179.0]),  # straddles 180: unchanged
+        ([10.0, 20.0], [10.0, 20.0]),
+        ([350.0, 355.0], [350.0, 355.0]),  # all above 180 but not across 0
+    ],
+)
+def test_plot_ra(ra: list[float], expected: list[float]) -> None:
+    assert plot_ra(ra).tolist() == expected
