@@ -55,8 +55,9 @@ def main() -> None:
         object_index = index[keep]
         distance = separation[keep].to_value(u.arcsec)
     else:
-        specz_index, object_index, separation, _ = specz_coord.search_around_sky(
-            object_coord, radius)
+        # The KD-tree is built on (and cached by) the object coordinates.
+        specz_index, object_index, separation, _ = object_coord.search_around_sky(
+            specz_coord, radius)
         distance = separation.to_value(u.arcsec)
 
     pairs = pd.DataFrame({"_s": specz_index, "_o": object_index,

@@ -53,7 +53,8 @@ def test_matches_equal_brute_force_oracle(catalogs, tmp_path, radius_arcsec, k):
     assert product.rows == len(expected)
     matched = expected["specz_id"].nunique()
     assert product.summary["matched_specz"] == matched
-    assert product.summary["matched_fraction"] == pytest.approx(matched / len(catalogs["specz"]), abs=1e-6)
+    fraction = matched / len(catalogs["specz"])
+    assert product.summary["matched_fraction"] == pytest.approx(fraction, abs=1e-6)
 
 
 def test_oracle_cases_are_really_exercised(catalogs):

@@ -197,12 +197,25 @@ def read_object_catalog_info(location: str) -> ObjectCatalogInfo:
     import hats
     from hats.catalog import CatalogCollection
 
+    is_url = "://" in location and not location.startswith("file://")
+    if not is_url:
+        from pathlib import Path
+
+        local = Path(location.removeprefix("file://")).expanduser()
+        if not local.exists():
+            raise CatalogError(f"object catalog path {location!r} does not exist; check it")
+        if not any((local / name).exists() for name in ("hats.properties",
+                                                         "collection.properties")):
+            raise CatalogError(
+                f"{location!r} is not a HATS catalog or collection (no hats.properties or "
+                "collection.properties); point --object at the folder that holds one"
+            )
     try:
         loaded = hats.read_hats(location)
     except FileNotFoundError as error:
         raise CatalogError(
-            f"object catalog {location!r} was not found ({_first_line(error)}); "
-            "check the path or URL"
+            f"object catalog {location!r} was not found or does not answer "
+            f"({_first_line(error)}); check the path or URL"
         ) from error
     except Exception as error:  # hats raises several types for non-HATS folders
         raise CatalogError(

@@ -178,7 +178,8 @@ def run(
     json_output: JsonOption = False,
 ) -> None:
     """Crossmatch a redshift catalog with an object catalog and write a training set."""
-    from tsmaker.parameters import RunParameters, load_config, save_config as write_config
+    from tsmaker.parameters import RunParameters, load_config
+    from tsmaker.parameters import save_config as write_config
 
     flags = {
         "name": name, "description": description, "redshift": redshift, "object": object_,
@@ -357,8 +358,10 @@ def products_list(json_output: JsonOption = False) -> None:
     """All products, newest first."""
     from tsmaker.render import print_json, print_table
 
+    from tsmaker.pipeline import reap_interrupted_products
+
     with _registry() as registry:
-        registry.reap_stale_products()
+        reap_interrupted_products(registry)
         products = [p.to_dict() for p in registry.list_products()]
     if json_output:
         print_json(products)
@@ -375,8 +378,10 @@ def products_show(
     """Everything recorded about one product."""
     from tsmaker.render import print_json, print_record
 
+    from tsmaker.pipeline import reap_interrupted_products
+
     with _registry() as registry:
-        registry.reap_stale_products()
+        reap_interrupted_products(registry)
         product = registry.get_product(ref).to_dict()
     if json_output:
         print_json(product)

@@ -32,7 +32,7 @@ class DustMapError(TsmakerError):
     """A dust map is missing, unreadable, or cannot be fetched."""
 
 
-class RunInterrupted(TsmakerError):
+class RunInterrupted(TsmakerError):  # noqa: N818 - reads as an event, like KeyboardInterrupt
     """A run was stopped by Ctrl-C or SIGTERM."""
 
     exit_code = 130

@@ -60,6 +60,12 @@ class ExecutionSettings:
             raise InputError("--scheduler and --slurm cannot be used together; choose one")
         if self.slurm is not None and self.slurm.jobs < 1:
             raise InputError(f"--slurm-jobs {self.slurm.jobs} must be at least 1")
+        # A window below 1 would make the threaded executor yield no partition at all.
+        if self.in_flight is not None and self.in_flight < 1:
+            raise InputError(
+                f"in_flight {self.in_flight} must be at least 1 (partitions computed ahead "
+                "of the writer); leave it unset for the default"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form, for the product's parameters."""

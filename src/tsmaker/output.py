@@ -14,8 +14,8 @@ from typing import Any
 from tsmaker.crossmatch import HEALPIX_COLUMN, MATCH_DISTANCE_COLUMN, MATCH_RANK_COLUMN
 
 
-def write_product(plan: Any, product: Any, stem: str, report: Any) -> tuple[dict[str, Any], Path]:
-    """Run the match for ``plan`` and write the product file; return (summary, path)."""
+def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
+    """Run the match for ``plan``, write the product file at ``data_path``; return a summary."""
     import dask
 
     from tsmaker.crossmatch import match_catalogs
@@ -47,8 +47,6 @@ def write_product(plan: Any, product: Any, stem: str, report: Any) -> tuple[dict
     settings = ExecutionSettings(
         **execution, slurm=SlurmSettings(**slurm) if isinstance(slurm, dict) else slurm
     )
-    suffix = ".hats" if parameters.output_format == "hats" else None
-    data_path = plan.output_dir / f"{stem}{suffix or _writer_class(parameters).suffix}"
     statistics = _Statistics(plan.recipe.key_column, len(redshift.frame))
     report("partitions", total=len(tasks))
     report("step", text=f"Matching {len(tasks)} partitions")
@@ -63,7 +61,7 @@ def write_product(plan: Any, product: Any, stem: str, report: Any) -> tuple[dict
     if unique_counts is not None:
         summary["unique"] = unique_counts
     summary["executor"] = executor.description
-    return summary, data_path
+    return summary
 
 
 def _match_parameters(parameters: Any) -> Any:
@@ -180,7 +178,7 @@ def _write_unique(
     key = plan.recipe.key_column
     object_id = plan.recipe.object_id_column
     ties = [c for c in (roles.get("z_flag"), roles.get("z_err")) if c]
-    parts_dir = data_path.with_name(f".{data_path.name}.parts")
+    parts_dir = data_path.with_name(f".{data_path.name}.parts")  # reaped if killed
     shutil.rmtree(parts_dir, ignore_errors=True)
     parts_dir.mkdir(parents=True)
     try:

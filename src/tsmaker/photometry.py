@@ -27,10 +27,12 @@ def flux_to_mag(flux_njy: Any, zero_point: float = AB_ZERO_POINT_NJY) -> Any:
 
     Examples
     --------
-    >>> float(flux_to_mag(3631e9))
-    -0.0010...
     >>> float(flux_to_mag(1.0))
     31.4
+    >>> round(float(flux_to_mag(3631e9)), 5)  # 3631 Jy is AB magnitude 0 (to 31.4's rounding)
+    -7e-05
+    >>> flux_to_mag([-5.0, 0.0]).tolist()
+    [nan, nan]
     """
     import numpy as np
 

@@ -193,7 +193,7 @@ def run(parameters: RunParameters, *, registry: Any = None, report: Reporter | N
     own_registry = registry is None
     registry = registry or Registry.open_default()
     try:
-        registry.reap_stale_products()
+        reap_interrupted_products(registry)
         plan = plan_run(parameters, registry, report)
         return execute_plan(plan, registry, report)
     finally:
@@ -336,11 +336,14 @@ def execute_plan(plan: RunPlan, registry: Any, report: Reporter) -> Any:
         report("notice", text=notice)
     started = time.monotonic()
     stem = safe_file_stem(parameters.name, product.id)
+    data_path, sidecar = product_paths(plan, stem)
     try:
-        summary, data_path = _compute_and_write(plan, product, stem, report)
+        registry.update_product_summary(
+            product.id, {"planned_files": [str(data_path), str(sidecar)]}
+        )
+        summary = _compute_and_write(plan, data_path, report)
         summary["elapsed_seconds"] = round(time.monotonic() - started, 3)
         summary["notices"] = plan.notices
-        sidecar = plan.output_dir / f"{stem}.json"
         record = product.to_dict()
         record.update(status="done", rows=summary["rows"], summary=summary)
         record["files"] = [str(data_path), str(sidecar)]
@@ -360,12 +363,44 @@ def execute_plan(plan: RunPlan, registry: Any, report: Reporter) -> Any:
     return finished
 
 
-def _compute_and_write(
-    plan: RunPlan, product: Any, stem: str, report: Reporter
-) -> tuple[dict[str, Any], Path]:
+def _compute_and_write(plan: RunPlan, data_path: Path, report: Reporter) -> dict[str, Any]:
     from tsmaker.output import write_product
 
-    return write_product(plan, product, stem, report)
+    return write_product(plan, data_path, report)
+
+
+def product_paths(plan: RunPlan, stem: str) -> tuple[Path, Path]:
+    """The product's data file (or HATS folder) and its sidecar JSON."""
+    if plan.parameters.output_format == "hats":
+        suffix = ".hats"
+    else:
+        from tsmaker.writers import writer_for
+
+        suffix = writer_for(plan.parameters.output_format).suffix
+    return plan.output_dir / f"{stem}{suffix}", plan.output_dir / f"{stem}.json"
+
+
+def reap_interrupted_products(registry: Any) -> list[int]:
+    """Mark products whose process died as interrupted and delete their partial files.
+
+    A run killed with SIGKILL cannot clean up after itself; the next command does. Only
+    hidden temporary names (``.<file>.partial-<pid>``, ``.<file>.parts``) are removed,
+    never a file under its final name.
+    """
+    import shutil
+
+    reaped = registry.reap_stale_products()
+    for product_id in reaped:
+        product = registry.get_product(product_id)
+        for planned in (product.summary or {}).get("planned_files", []):
+            path = Path(planned)
+            for leftover in path.parent.glob(f".{path.name}.partial-{product.pid}"):
+                if leftover.is_dir():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    leftover.unlink(missing_ok=True)
+            shutil.rmtree(path.parent / f".{path.name}.parts", ignore_errors=True)
+    return reaped
 
 
 def resolve_object_catalog(reference: str, registry: Any) -> tuple[str, str]:

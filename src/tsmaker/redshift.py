@@ -33,7 +33,8 @@ ROLE_CANDIDATES: dict[str, tuple[str, ...]] = {
     "ra": ("ra", "ra_deg", "radeg", "target_ra", "alpha_j2000", "raj2000", "ra_j2000",
            "ra_icrs", "ra_obj", "alpha", "ra_gal", "ra_spec", "coord_ra"),
     "dec": ("dec", "dec_deg", "decdeg", "target_dec", "delta_j2000", "dej2000", "decj2000",
-            "dec_j2000", "de_icrs", "dec_icrs", "dec_obj", "delta", "dec_gal", "dec_spec", "coord_dec"),
+            "dec_j2000", "de_icrs", "dec_icrs", "dec_obj", "delta", "dec_gal", "dec_spec",
+            "coord_dec"),
     "z": ("z", "z_spec", "zspec", "specz", "spec_z", "redshift", "z_best", "zbest",
           "z_helio", "zhelio", "z_cmb"),
     "z_err": ("z_err", "zerr", "z_error", "zerror", "e_z", "err_z", "z_spec_err",
@@ -127,7 +128,7 @@ def _read_fits(path: Path, columns: list[str] | None) -> Any:
                 f"FITS file {str(path)!r} has no table extension (only images); "
                 "give a FITS binary table"
             )
-    table = Table.read(path, hdu=table_index, memmap=True)
+    table = Table.read(path, hdu=table_index, memmap=True, character_as_bytes=False)
     if columns is not None:
         table = table[columns]
     units = {name: str(table[name].unit) for name in table.colnames if table[name].unit}
@@ -355,6 +356,7 @@ def clean_redshift_catalog(
         duplicated = ids.duplicated(keep=False)
         if duplicated.any():
             example = ids[duplicated].iloc[0]
+            example = example.item() if hasattr(example, "item") else example
             raise InputError(
                 f"id column {roles['id']!r} has {int(duplicated.sum())} rows with repeated "
                 f"ids (e.g. {example!r}); give a unique column with --id, or remove duplicates"

@@ -96,6 +96,7 @@ class ProgressReporter:
         self._task: Any = None
 
     def __call__(self, event: str, **info: Any) -> None:
+        """Render one pipeline event."""
         if self.quiet:
             return
         if event == "step":
@@ -105,7 +106,11 @@ class ProgressReporter:
             message(f"Note: {info['text']}")
         elif event == "partitions" and self.interactive and info["total"]:
             from rich.progress import (
-                BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
             )
 
             self._progress = Progress(

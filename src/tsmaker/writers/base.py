@@ -87,9 +87,15 @@ class TableWriter:
 
     Examples
     --------
-    >>> with ParquetWriter(Path("out.parquet"), units={"ra": "deg"}) as writer:
+    >>> import pandas as pd
+    >>> from tsmaker.writers import ParquetWriter
+    >>> batches = [pd.DataFrame({"ra": [1.0, 2.0]}), pd.DataFrame({"ra": [3.0]})]
+    >>> with ParquetWriter(Path(getfixture("tmp_path")) / "out.parquet",
+    ...                    units={"ra": "deg"}) as writer:
     ...     for batch in batches:
     ...         writer.write(batch)
+    >>> writer.rows_written
+    3
     """
 
     format_name: ClassVar[str]

@@ -1,0 +1,493 @@
+"""Where the Dask graph runs: every executor must give the in-process run's exact rows.
+
+Real components only: a mock DP1-shaped HATS collection on disk, a `dask scheduler` and
+two `dask worker` processes on 127.0.0.1, a LocalCluster, a plain HTTP server on
+127.0.0.1 serving the collection, and dask-jobqueue's own SLURM script generator.
+"""
+
+import contextlib
+import functools
+import http.server
+import json
+import math
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import tracemalloc
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dask
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from tsmaker.cli import app
+from tsmaker.errors import CatalogError, InputError
+from tsmaker.execution import ExecutionSettings, Executor, SlurmSettings, slurm_job_script
+from tsmaker.pipeline import make_training_set
+from tsmaker.registry import Registry
+
+OBJECT_ROWS = 20_000
+SPECZ_ROWS = 2_000
+#: Small enough for more partitions (14) than the Dask workers have threads.
+PARTITION_ROWS = 3_000
+#: Two neighbours within 2 arcsec, so ranks and blends make the row order non-trivial.
+MATCH_OPTIONS = {"radius_arcsec": 2.0, "n_neighbors": 2}
+COLLECTION_NAME = "dp1_mock_collection"
+PROCESS_START_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Inputs:
+    folder: Path
+    collection: Path
+    specz: Path
+
+    def registry(self) -> Registry:
+        return Registry(self.folder / "registry.sqlite")
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
+    from tsmaker.compile_cache import enable_numba_caching
+    from tsmaker.mock import mock_object_frame, mock_specz_frame, write_object_collection
+
+    enable_numba_caching()
+    folder = tmp_path_factory.mktemp("execution")
+    objects = mock_object_frame(
+        OBJECT_ROWS, seed=11, fields={"ECDFS": (53.13, -28.10)}, field_radius_deg=1.5,
+        flux_types=("cModel",),
+    )
+    collection = write_object_collection(
+        objects, folder / "served" / COLLECTION_NAME, highest_order=7,
+        partition_rows=PARTITION_ROWS,
+    )
+    specz = folder / "specz.parquet"
+    mock_specz_frame(objects, n_rows=SPECZ_ROWS, seed=12).to_parquet(specz, index=False)
+    return Inputs(folder, collection, specz)
+
+
+def run_and_read(
+    inputs: Inputs, name: str, object_catalog: str | Path, execution: dict[str, Any]
+) -> tuple[pd.DataFrame, Any]:
+    """One training set through the Python API; its rows as written, and its record."""
+    with inputs.registry() as registry:
+        product = make_training_set(
+            name, inputs.specz, object_catalog, registry=registry,
+            output_dir=str(inputs.folder / "products"), execution=execution, **MATCH_OPTIONS,
+        )
+    assert product.status == "done"
+    return pd.read_parquet(product.files[0]), product
+
+
+@pytest.fixture(scope="module")
+def in_process(inputs: Inputs) -> pd.DataFrame:
+    """The reference: dask's threaded scheduler in this process."""
+    frame, product = run_and_read(inputs, "in_process", inputs.collection, {})
+    assert product.summary["executor"].endswith("in-process threads")
+    assert product.summary["partitions"] >= 8
+    # Enough rows, neighbours and unmatched spec-z that a reordering or loss would show.
+    assert len(frame) > 1_000
+    assert set(frame["match_rank"]) == {1, 2}
+    assert frame["specz_id"].nunique() < SPECZ_ROWS
+    return frame
+
+
+# ------------------------------------------------------------- a real dask cluster
+
+
+@dataclass(frozen=True)
+class DaskProcesses:
+    address: str
+    worker_count: int
+
+
+def _dask_command(role: str) -> list[str]:
+    script = shutil.which("dask", path=str(Path(sys.executable).parent))
+    if script:
+        return [script, role]
+    return [sys.executable, "-m", f"distributed.cli.dask_{role}"]
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    """SIGTERM each process group we started, then SIGKILL what is still alive."""
+    for process in processes:
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def dask_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskProcesses]:
+    """`dask scheduler` plus two single-thread `dask worker` processes on 127.0.0.1."""
+    from distributed import Client
+
+    folder = tmp_path_factory.mktemp("dask")
+    scheduler_file = folder / "scheduler.json"
+    logs = []
+    processes: list[subprocess.Popen] = []
+
+    def start(command: list[str], log_name: str) -> None:
+        log = (folder / log_name).open("wb")
+        logs.append(log)
+        # Own session: the nanny's worker child goes down with the group on teardown.
+        processes.append(subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=folder,
+        ))
+
+    try:
+        start(_dask_command("scheduler") + [
+            "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+            "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(scheduler_file),
+        ], "scheduler.log")
+        for index in range(2):
+            start(_dask_command("worker") + [
+                "--scheduler-file", str(scheduler_file), "--nthreads", "1", "--no-dashboard",
+                "--host", "127.0.0.1", "--local-directory", str(folder / f"worker{index}"),
+                "--death-timeout", "60",
+            ], f"worker{index}.log")
+        deadline = time.monotonic() + PROCESS_START_SECONDS
+        while not scheduler_file.exists() or not scheduler_file.stat().st_size:
+            if time.monotonic() > deadline or processes[0].poll() is not None:
+                pytest.fail("dask scheduler did not start:\n"
+                            + (folder / "scheduler.log").read_text())
+            time.sleep(0.1)
+        address = json.loads(scheduler_file.read_text())["address"]
+        with Client(address, set_as_default=False, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=PROCESS_START_SECONDS)
+            worker_count = len(client.scheduler_info(n_workers=-1)["workers"])
+        yield DaskProcesses(address, worker_count)
+    finally:
+        _stop(processes)
+        for log in logs:
+            log.close()
+
+
+def _executed_counts(address: str) -> dict[str, int]:
+    from distributed import Client
+
+    with Client(address, set_as_default=False, timeout="30s") as client:
+        # A nested function is shipped by value: the workers cannot import this module.
+        def executed(dask_worker: Any) -> int:
+            return dask_worker.state.executed_count
+
+        return client.run(executed)
+
+
+def test_remote_scheduler_gives_the_same_rows(
+    inputs: Inputs, in_process: pd.DataFrame, dask_processes: DaskProcesses
+) -> None:
+    address = dask_processes.address
+    assert re.fullmatch(r"tcp://127\.0\.0\.1:\d+", address)
+    assert dask_processes.worker_count == 2
+    before = _executed_counts(address)
+
+    frame, product = run_and_read(inputs, "remote", inputs.collection, {"scheduler": address})
+
+    after = _executed_counts(address)
+    pd.testing.assert_frame_equal(frame, in_process)
+    assert product.summary["executor"] == f"scheduler {address}"
+    assert product.parameters["execution"] == {"scheduler": address}
+    # Both worker processes computed partitions.
+    assert sorted(after) == sorted(before)
+    assert all(after[worker] > before[worker] for worker in after)
+
+
+def test_cli_scheduler_flag_gives_the_same_rows(
+    inputs: Inputs, in_process: pd.DataFrame, dask_processes: DaskProcesses, tsmaker_home: Path
+) -> None:
+    result = CliRunner().invoke(app, [
+        "run", "--name", "cli_remote", "--redshift", str(inputs.specz),
+        "--object", str(inputs.collection), "--output-dir", str(tsmaker_home / "out"),
+        "--radius", str(MATCH_OPTIONS["radius_arcsec"]),
+        "--neighbors", str(MATCH_OPTIONS["n_neighbors"]),
+        "--scheduler", dask_processes.address, "--json",
+    ])
+
+    assert result.exit_code == 0, result.output
+    product = json.loads(result.stdout)
+    assert product["status"] == "done"
+    assert product["summary"]["executor"] == f"scheduler {dask_processes.address}"
+    assert product["rows"] == len(in_process)
+    pd.testing.assert_frame_equal(pd.read_parquet(product["files"][0]), in_process)
+
+
+# ------------------------------------------------------------------ local cluster
+
+
+def test_local_cluster_of_two_workers_gives_the_same_rows(
+    inputs: Inputs, in_process: pd.DataFrame
+) -> None:
+    frame, product = run_and_read(inputs, "local_cluster", inputs.collection, {"workers": 2})
+
+    pd.testing.assert_frame_equal(frame, in_process)
+    assert product.summary["executor"] == "local cluster of 2 workers"
+
+
+# --------------------------------------------------------------------- over HTTP
+
+
+class _RecordingHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files quietly and remembers each request line and status code."""
+
+    requests: list[tuple[str, int]]
+
+    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+        self.requests.append((self.requestline, int(code)))
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        return None
+
+
+@pytest.fixture(scope="module")
+def http_collection(inputs: Inputs) -> Iterator[tuple[str, list[tuple[str, int]]]]:
+    """The collection's parent folder over http://127.0.0.1:PORT/ (no TLS, no auth)."""
+    requests: list[tuple[str, int]] = []
+    handler = type("Handler", (_RecordingHandler,), {"requests": requests})
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0),
+        functools.partial(handler, directory=str(inputs.collection.parent)),
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/{COLLECTION_NAME}", requests
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_collection_over_http_gives_the_same_rows(
+    inputs: Inputs, in_process: pd.DataFrame, http_collection: tuple[str, list]
+) -> None:
+    url, requests = http_collection
+    requests.clear()
+
+    frame, product = run_and_read(inputs, "over_http", url, {})
+
+    pd.testing.assert_frame_equal(frame, in_process)
+    assert product.inputs["object"]["location"] == url
+    paths = [line.split()[1] for line, _ in requests]
+    # The rows really came over HTTP: partition files of the catalog and of its margin.
+    data_files = {path.split("?")[0] for path in paths if "/dataset/Norder=" in path}
+    partitions = product.summary["partitions"]
+    assert len([p for p in data_files if "_5arcs/" not in p]) >= partitions
+    assert any("_5arcs/dataset/Norder=" in path for path in data_files)
+    # hats reads named files only: no directory listing is ever asked for.
+    assert not [path for path in paths if path.split("?")[0].endswith("/")]
+    assert ("GET /" + COLLECTION_NAME + "/collection.properties HTTP/1.1", 200) in requests
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_url_that_does_not_answer_is_one_clear_catalog_error(inputs: Inputs) -> None:
+    url = f"http://127.0.0.1:{_free_port()}/{COLLECTION_NAME}"
+    started = time.monotonic()
+
+    with pytest.raises(CatalogError) as raised:
+        run_and_read(inputs, "nobody_home", url, {})
+
+    message = str(raised.value)
+    assert "\n" not in message
+    assert repr(url) in message
+    assert time.monotonic() - started < 20
+    with inputs.registry() as registry:
+        assert not [p for p in registry.list_products() if p.name == "nobody_home"]
+
+
+# ------------------------------------------------------------------------- SLURM
+
+SLURM = SlurmSettings(
+    queue="debug", account="phz123", cores=8, memory="32GB", walltime="02:00:00", jobs=3
+)
+#: dask-jobqueue's slurm_format_bytes_ceil: 32 GB = 32e9 bytes = 29.8 GiB, rounded *up* to
+#: whole GiB and written with SLURM's "G" (GiB) suffix. The worker's own limit is the
+#: same 32e9 bytes written by dask.utils.format_bytes.
+SLURM_MEMORY = f"{math.ceil(32e9 / 2**30)}G"
+WORKER_MEMORY = "29.80GiB"
+
+
+def _check_slurm_script(script: str) -> None:
+    lines = script.splitlines()
+    assert lines[0] == "#!/usr/bin/env bash"
+    sbatch = [line for line in lines if line.startswith("#SBATCH")]
+    assert sbatch == [
+        "#SBATCH -J dask-worker",
+        "#SBATCH -p debug",
+        "#SBATCH -A phz123",
+        "#SBATCH -n 1",
+        "#SBATCH --cpus-per-task=8",
+        f"#SBATCH --mem={SLURM_MEMORY}",
+        "#SBATCH -t 02:00:00",
+    ]
+    assert SLURM_MEMORY == "30G"
+    (command,) = [line for line in lines if "dask_worker" in line or "dask worker" in line]
+    words = command.split()
+    assert words[:3] == [sys.executable, "-m", "distributed.cli.dask_worker"]
+    assert re.fullmatch(r"tcp://[^:]+:\d+", words[3])
+    assert words[words.index("--nthreads") + 1] == "8"
+    assert words[words.index("--memory-limit") + 1] == WORKER_MEMORY
+    assert "--nanny" in words
+
+
+def test_slurm_job_script() -> None:
+    pytest.importorskip("dask_jobqueue")
+
+    _check_slurm_script(slurm_job_script(SLURM))
+
+
+def test_cli_prints_the_slurm_job_script() -> None:
+    pytest.importorskip("dask_jobqueue")
+
+    result = CliRunner().invoke(app, [
+        "run", "--slurm", "--slurm-queue", "debug", "--slurm-account", "phz123",
+        "--slurm-cores", "8", "--slurm-memory", "32GB", "--slurm-walltime", "02:00:00",
+        "--slurm-jobs", "3", "--slurm-print-script",
+    ])
+
+    assert result.exit_code == 0, result.output
+    _check_slurm_script(result.stdout)
+
+
+# --------------------------------------------------- ordered, bounded streaming
+
+FRAME_ROWS = 2**18
+FRAME_BYTES = FRAME_ROWS * 8  # one float64 column: 2 MiB
+
+
+def _big_frame(index: int, delay_seconds: float) -> pd.DataFrame:
+    time.sleep(delay_seconds)
+    return pd.DataFrame({"value": np.full(FRAME_ROWS, float(index))}, copy=False)
+
+
+def test_threaded_results_stream_without_accumulating() -> None:
+    executor = Executor(None, threads=4)
+    window = executor.window()
+    delays = random.Random(5).choices([0.0, 0.001, 0.004], k=200)
+    tasks = [dask.delayed(_big_frame, pure=False)(i, d) for i, d in enumerate(delays)]
+    # Warm up so that imports made by the first compute are not counted.
+    for _ in executor.ordered_results(tasks[:window]):
+        pass
+
+    seen = []
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        start, _ = tracemalloc.get_traced_memory()
+        for frame in executor.ordered_results(tasks):
+            seen.append(int(frame["value"].iat[0]))
+            assert len(frame) == FRAME_ROWS
+            del frame
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert seen == list(range(200))
+    # 200 frames are 400 MiB; a few windows' worth is all that may be alive at once.
+    assert window == 8
+    assert peak - start < 20 * FRAME_BYTES
+
+
+def _timed(index: int, delay_seconds: float) -> tuple[int, float, float]:
+    started = time.monotonic()
+    time.sleep(delay_seconds)
+    return index, started, time.monotonic()
+
+
+def _check_order_and_window(executor: Executor, count: int) -> None:
+    """Results come in task order although tasks finish out of order, within the window."""
+    delays = [random.Random(7 + i).uniform(0.0, 0.03) for i in range(count)]
+    tasks = [dask.delayed(_timed, pure=False)(i, d) for i, d in enumerate(delays)]
+    results = []
+    asked_at = []
+    stream = executor.ordered_results(tasks)
+    while True:
+        asked_at.append(time.monotonic())
+        try:
+            results.append(next(stream))
+        except StopIteration:
+            break
+
+    assert [index for index, _, _ in results] == list(range(count))
+    finish_order = sorted(range(count), key=lambda i: results[i][2])
+    assert finish_order != list(range(count)), "tasks finished in order; the test proves nothing"
+    # Task j starts only after the consumer asked for result j - window.
+    window = executor.window()
+    late = [j for j in range(window, count) if results[j][1] < asked_at[j - window]]
+    assert late == []
+
+
+def test_threaded_results_come_in_task_order() -> None:
+    _check_order_and_window(Executor(None, threads=4), 40)
+
+
+def test_distributed_results_come_in_task_order() -> None:
+    from distributed import Client, LocalCluster
+
+    with (
+        # processes=False talks over dask's in-process transport: no port is opened.
+        LocalCluster(n_workers=2, threads_per_worker=2, processes=False,
+                     dashboard_address=None) as cluster,
+        Client(cluster, set_as_default=False) as client,
+    ):
+        executor = Executor(client, threads=4)
+        assert executor.window() == 8
+        _check_order_and_window(executor, 40)
+
+
+# -------------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (ExecutionSettings(workers=0), "--workers 0 must be at least 1"),
+        (ExecutionSettings(threads_per_worker=0), "--threads-per-worker 0 must be at least 1"),
+        (
+            ExecutionSettings(scheduler="tcp://127.0.0.1:8786", slurm=SlurmSettings()),
+            "--scheduler and --slurm cannot be used together; choose one",
+        ),
+        (ExecutionSettings(slurm=SlurmSettings(jobs=0)), "--slurm-jobs 0 must be at least 1"),
+        (ExecutionSettings(in_flight=-1), "in_flight -1 must be at least 1"),
+    ],
+)
+def test_impossible_settings_are_refused(settings: ExecutionSettings, message: str) -> None:
+    with pytest.raises(InputError) as raised:
+        settings.validate()
+
+    assert str(raised.value).startswith(message)
+    assert "\n" not in str(raised.value)
+
+
+def test_impossible_settings_are_refused_before_a_product_is_registered(
+    inputs: Inputs,
+) -> None:
+    with pytest.raises(InputError, match="--workers 0 must be at least 1"):
+        run_and_read(inputs, "zero_workers", inputs.collection, {"workers": 0})
+    with inputs.registry() as registry:
+        assert not [p for p in registry.list_products() if p.name == "zero_workers"]
