@@ -36,17 +36,35 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=1)
     parser.add_argument("--flux-type", default="cModel")
     parser.add_argument("--main", default="object_lc")
+    parser.add_argument("--report-memory", action="store_true",
+                        help="print the RSS after each step (to stderr)")
     args = parser.parse_args()
+
+    def step(label: str) -> None:
+        if args.report_memory:
+            import sys
+
+            import psutil
+
+            rss = psutil.Process().memory_info().rss / 2**20
+            print(f"[memory] {label}: RSS {rss:.0f} MB", file=sys.stderr, flush=True)
+
+    step("imports")
 
     flux_columns = [f"{b}_{args.flux_type}Flux{e}" for b in BANDS for e in ("", "Err")]
     columns = ["objectId", "coord_ra", "coord_dec", "ebv", *flux_columns]
     dataset = ds.dataset(Path(args.objects) / args.main / "dataset", format="parquet")
-    objects = dataset.to_table(columns=columns).to_pandas()
+    table = dataset.to_table(columns=columns)
+    step(f"object columns read as Arrow ({table.nbytes / 2**20:.0f} MB, {len(table)} rows)")
+    objects = table.to_pandas()
+    del table
+    step("objects converted to pandas")
     specz = pd.read_parquet(args.specz)
 
     specz_coord = SkyCoord(specz["ra"].to_numpy() * u.deg, specz["dec"].to_numpy() * u.deg)
     object_coord = SkyCoord(objects["coord_ra"].to_numpy() * u.deg,
                             objects["coord_dec"].to_numpy() * u.deg)
+    step("SkyCoord objects built")
     radius = args.radius * u.arcsec
     if args.k == 1:
         index, separation, _ = specz_coord.match_to_catalog_sky(object_coord, nthneighbor=1)
@@ -60,6 +78,7 @@ def main() -> None:
             specz_coord, radius)
         distance = separation.to_value(u.arcsec)
 
+    step("matched (KD-tree built and queried)")
     pairs = pd.DataFrame({"_s": specz_index, "_o": object_index,
                           "match_distance_arcsec": distance})
     pairs["_id"] = objects["objectId"].to_numpy()[pairs["_o"].to_numpy()]
@@ -81,7 +100,9 @@ def main() -> None:
                 flux > 0, -2.5 * np.log10(flux) + 31.4, np.nan)
             result[f"{band}_{args.flux_type}MagErr"] = np.where(
                 flux > 0, 2.5 / np.log(10) * error / flux, np.nan)
+    step("result assembled with magnitudes")
     result.to_parquet(args.output, index=False)
+    step("written")
     print(f"{len(result)} rows -> {args.output}")
 
 

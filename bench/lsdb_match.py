@@ -61,7 +61,7 @@ def main() -> None:
                               suffix_method="overlapping_columns")
     matched = matched.map_partitions(add_rank_and_mags, args.flux_type)
     result = matched.compute()
-    result.reset_index(drop=True).to_parquet(args.output, index=False)
+    pd.DataFrame(result).reset_index(drop=True).to_parquet(args.output, index=False)
     print(f"{len(result)} rows -> {args.output}")
 
 

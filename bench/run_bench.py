@@ -289,6 +289,9 @@ def main() -> None:
     parser.add_argument("--ks", type=int, nargs="+", default=[1, 5])
     parser.add_argument("--large-specz-sizes", type=int, nargs="+", default=None,
                         help="spec-z sizes at scales other than the first (default: same)")
+    parser.add_argument("--configs", nargs="+", default=None,
+                        help="explicit SCALE:NSPECZ:K triplets (overrides --scales sizes/ks "
+                             "for the comparison table), e.g. 1:100000:1 3:100000:1")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers-specz", type=int, default=100_000)
     parser.add_argument("--render-only", action="store_true")
@@ -323,15 +326,22 @@ def main() -> None:
         warm_page_cache(args.scales[0])
         results["fixed_overhead"] = run_fixed_overhead(args.scales[0], args.repeats, env)
         save()
-        for index, scale in enumerate(args.scales):
-            warm_page_cache(scale)
-            sizes = args.specz_sizes if index == 0 or args.large_specz_sizes is None \
-                else args.large_specz_sizes
-            for n_specz in sizes:
-                for k in args.ks:
-                    results["triplets"].append(
-                        run_triplet(scale, n_specz, k, args.repeats, env))
-                    save()
+        if args.configs:
+            configs = [tuple(c.split(":")) for c in args.configs]
+            configs = [(scale, int(n), int(k)) for scale, n, k in configs]
+        else:
+            configs = []
+            for index, scale in enumerate(args.scales):
+                sizes = args.specz_sizes if index == 0 or args.large_specz_sizes is None \
+                    else args.large_specz_sizes
+                configs += [(scale, n, k) for n in sizes for k in args.ks]
+        warmed = set()
+        for scale, n_specz, k in configs:
+            if scale not in warmed:
+                warm_page_cache(scale)
+                warmed.add(scale)
+            results["triplets"].append(run_triplet(scale, n_specz, k, args.repeats, env))
+            save()
         largest = args.scales[-1]
         results["workers"] = run_workers(largest, args.workers_specz, args.repeats, env)
         save()

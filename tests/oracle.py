@@ -105,6 +105,15 @@ def synthetic_catalogs(seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
     edge_ra, edge_dec = _pixel_edge_midpoints(np.concatenate(specz_ra)[::10], order=7)
     specz_ra.append(edge_ra)
     specz_dec.append(edge_dec)
+    # Objects on those edges with two spec-z on opposite sides (1.2" and 1.6" away), so
+    # one object is reached from two partitions.
+    shared_ra, shared_dec = edge_ra, edge_dec
+    angle = rng.uniform(0, 360, len(edge_ra))
+    for separation, turn in ((1.2, 0.0), (1.6, 180.0)):
+        ra, dec = offset_positions(shared_ra, shared_dec, np.full(len(edge_ra), separation),
+                                   angle + turn)
+        specz_ra.append(ra)
+        specz_dec.append(dec)
     specz_ra = np.concatenate(specz_ra)
     specz_dec = np.concatenate(specz_dec)
     n_specz = len(specz_ra)
@@ -122,8 +131,8 @@ def synthetic_catalogs(seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
         background.append(offset_positions(
             np.full(n, centre_ra), np.full(n, centre_dec), separation, rng.uniform(0, 360, n)
         ))
-    object_ra = np.concatenate([near_ra] + [b[0] for b in background])
-    object_dec = np.concatenate([near_dec] + [b[1] for b in background])
+    object_ra = np.concatenate([near_ra, shared_ra] + [b[0] for b in background])
+    object_dec = np.concatenate([near_dec, shared_dec] + [b[1] for b in background])
     n_objects = len(object_ra)
     object_ids = rng.permutation(n_objects).astype(np.int64) + 650_000_000_000_000_000
     objects = pd.DataFrame({
@@ -162,3 +171,16 @@ def write_collection(objects: pd.DataFrame, path: Path, *, margin_arcsec: float 
     )
     catalog.write_catalog(path, as_collection=True, progress_bar=False)
     return path
+
+
+def partition_index(collection: Path, ra_deg, dec_deg) -> np.ndarray:
+    """Which partition of a HATS catalog each position falls in (index in pixel order)."""
+    import hats
+    from hats.pixel_math.spatial_index import compute_spatial_index
+
+    loaded = hats.read_hats(collection)
+    catalog = getattr(loaded, "main_catalog", loaded)
+    starts = np.sort([p.pixel << (2 * (29 - p.order)) for p in catalog.get_healpix_pixels()])
+    index = compute_spatial_index(np.asarray(ra_deg, dtype=float),
+                                  np.asarray(dec_deg, dtype=float))
+    return np.searchsorted(starts, index, side="right") - 1

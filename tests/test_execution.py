@@ -47,6 +47,10 @@ MATCH_OPTIONS = {"radius_arcsec": 2.0, "n_neighbors": 2}
 COLLECTION_NAME = "dp1_mock_collection"
 PROCESS_START_SECONDS = 60
 
+# Every Dask scheduler opens an HTTP server, on 8787 when free: another scheduler on this
+# machine only moves it, which is not what these tests are about.
+pytestmark = pytest.mark.filterwarnings("ignore:Port 8787 is already in use:UserWarning")
+
 
 @dataclass(frozen=True)
 class Inputs:
@@ -472,6 +476,10 @@ def test_distributed_results_come_in_task_order() -> None:
             ExecutionSettings(scheduler="tcp://127.0.0.1:8786", slurm=SlurmSettings()),
             "--scheduler and --slurm cannot be used together; choose one",
         ),
+        (
+            ExecutionSettings(scheduler="10.0.0.5"),
+            "--scheduler '10.0.0.5' is not a Dask scheduler address (missing port number",
+        ),
         (ExecutionSettings(slurm=SlurmSettings(jobs=0)), "--slurm-jobs 0 must be at least 1"),
         (ExecutionSettings(in_flight=-1), "in_flight -1 must be at least 1"),
     ],
@@ -484,10 +492,30 @@ def test_impossible_settings_are_refused(settings: ExecutionSettings, message: s
     assert "\n" not in str(raised.value)
 
 
+def test_possible_settings_pass() -> None:
+    for settings in (
+        ExecutionSettings(),
+        ExecutionSettings(workers=2, threads_per_worker=1, memory_limit="1GB", in_flight=1),
+        ExecutionSettings(scheduler="tcp://127.0.0.1:8786"),
+        ExecutionSettings(scheduler="127.0.0.1:8786"),
+        ExecutionSettings(slurm=SlurmSettings(jobs=1)),
+    ):
+        settings.validate()
+
+
+@pytest.mark.parametrize(
+    ("execution", "message"),
+    [
+        ({"workers": 0}, "--workers 0 must be at least 1"),
+        ({"scheduler": "10.0.0.5"}, "is not a Dask scheduler address"),
+        # Before the check this made a "done" product with 0 rows from all partitions.
+        ({"in_flight": -1}, "in_flight -1 must be at least 1"),
+    ],
+)
 def test_impossible_settings_are_refused_before_a_product_is_registered(
-    inputs: Inputs,
+    inputs: Inputs, execution: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(InputError, match="--workers 0 must be at least 1"):
-        run_and_read(inputs, "zero_workers", inputs.collection, {"workers": 0})
+    with pytest.raises(InputError, match=re.escape(message)):
+        run_and_read(inputs, "refused", inputs.collection, execution)
     with inputs.registry() as registry:
-        assert not [p for p in registry.list_products() if p.name == "zero_workers"]
+        assert not [p for p in registry.list_products() if p.name == "refused"]

@@ -58,6 +58,8 @@ class ExecutionSettings:
         chosen = [self.scheduler is not None, self.slurm is not None]
         if sum(chosen) > 1:
             raise InputError("--scheduler and --slurm cannot be used together; choose one")
+        if self.scheduler is not None:
+            _check_scheduler_address(self.scheduler)
         if self.slurm is not None and self.slurm.jobs < 1:
             raise InputError(f"--slurm-jobs {self.slurm.jobs} must be at least 1")
         # A window below 1 would make the threaded executor yield no partition at all.
@@ -70,6 +72,22 @@ class ExecutionSettings:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form, for the product's parameters."""
         return asdict(self)
+
+
+def _check_scheduler_address(address: str) -> None:
+    """Refuse an address without a port before a product is registered.
+
+    distributed's Client raises a bare ValueError for it, after the run has started.
+    """
+    from distributed.comm.addressing import get_address_host_port
+
+    try:
+        get_address_host_port(address)
+    except ValueError as error:
+        raise InputError(
+            f"--scheduler {address!r} is not a Dask scheduler address ({error}); give it as "
+            "tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786"
+        ) from None
 
 
 @dataclass

@@ -69,6 +69,8 @@ class PartitionRecipe:
     split_fraction: float | None
     seed: int
     column_order: tuple[str, ...] = ()
+    redshift_dtypes: tuple[tuple[str, str], ...] = ()
+    """The redshift columns' dtypes in the file, restored after LSDB's Arrow types."""
 
 
 def finish_partition(frame: Any, recipe: PartitionRecipe) -> Any:
@@ -114,7 +116,56 @@ def finish_partition(frame: Any, recipe: PartitionRecipe) -> Any:
     frame = sort_rows(frame, recipe.key_column)
     if recipe.column_order:
         frame = frame[[c for c in recipe.column_order if c in frame.columns]]
-    return frame
+    return numpy_dtypes(frame, dict(recipe.redshift_dtypes))
+
+
+def numpy_dtypes(frame: Any, known: dict[str, str]) -> Any:
+    """Replace LSDB's Arrow-backed dtypes by the plain ones users get from pandas.
+
+    Redshift columns get back their dtype in the input file; other Arrow columns become
+    numpy floats/ints/bools (object columns are never missing in a match), strings ``str``.
+    Every partition therefore has the same dtypes, whatever its values.
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    converted = {}
+    for name in frame.columns:
+        dtype = frame[name].dtype
+        if name in known:
+            if str(dtype) != known[name]:
+                converted[name] = known[name]
+            continue
+        if not isinstance(dtype, pd.ArrowDtype):
+            continue
+        arrow_type = dtype.pyarrow_dtype
+        if pa.types.is_floating(arrow_type) or pa.types.is_integer(arrow_type) or (
+            pa.types.is_boolean(arrow_type)
+        ):
+            has_missing = bool(frame[name].isna().any())
+            if pa.types.is_floating(arrow_type) or not has_missing:
+                converted[name] = arrow_type.to_pandas_dtype()
+            else:
+                converted[name] = "Int64" if pa.types.is_integer(arrow_type) else "boolean"
+        elif pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+            converted[name] = "str"
+    if not converted:
+        return frame
+    result = frame.astype({k: v for k, v in converted.items()
+                           if not _is_float_dtype(v)})
+    for name, target in converted.items():
+        if _is_float_dtype(target):
+            result[name] = frame[name].to_numpy(dtype=target, na_value=float("nan"))
+    return result
+
+
+def _is_float_dtype(dtype: Any) -> bool:
+    import numpy as np
+
+    try:
+        return np.dtype(dtype).kind == "f"
+    except TypeError:
+        return False
 
 
 @dataclass
@@ -278,6 +329,8 @@ def plan_run(parameters: RunParameters, registry: Any, report: Reporter) -> RunP
         split_fraction=parameters.split_fraction,
         seed=int(parameters.seed),
         column_order=tuple(dict.fromkeys(column_order)),
+        redshift_dtypes=tuple((name, str(dtype)) for name, dtype in
+                              redshift.frame.dtypes.items()),
     )
     units = _units(redshift, object_info, recipe)
     string_widths = _string_widths(redshift.frame)
