@@ -356,9 +356,8 @@ def catalogs_add_redshift(
 @products_app.command("list")
 def products_list(json_output: JsonOption = False) -> None:
     """All products, newest first."""
-    from tsmaker.render import print_json, print_table
-
     from tsmaker.pipeline import reap_interrupted_products
+    from tsmaker.render import print_json, print_table
 
     with _registry() as registry:
         reap_interrupted_products(registry)
@@ -376,9 +375,8 @@ def products_show(
     json_output: JsonOption = False,
 ) -> None:
     """Everything recorded about one product."""
-    from tsmaker.render import print_json, print_record
-
     from tsmaker.pipeline import reap_interrupted_products
+    from tsmaker.render import print_json, print_record
 
     with _registry() as registry:
         reap_interrupted_products(registry)
