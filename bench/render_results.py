@@ -62,15 +62,23 @@ def render_markdown(results: dict[str, Any]) -> str:
                          f"{t.get('specz_s', '')} | {t.get('hats_import_s', '')} |")
         lines.append("")
 
+    loads = []
+    for record in results.get("triplets", []):
+        for tool in ("tsmaker", "astropy", "lsdb"):
+            loads += [run.get("load1_before", 0) for run in record[tool]["runs"]]
+    if loads:
+        lines += [f"1-minute load average just before each comparison run: "
+                  f"{min(loads):.1f} to {max(loads):.1f} (2 cores).", ""]
+
     lines += ["## Fixed costs", ""]
     if "help" in results:
         lines.append(f"- `tsmaker --help`: {results['help']['wall_s']:.3f} s "
-                     f"(runs: {', '.join(f'{r['wall_s']:.3f}' for r in results['help']['runs'])})")
+                     f"(runs: {', '.join(format(r['wall_s'], '.3f') for r in results['help']['runs'])})")
     if "fixed_overhead" in results:
         fo = results["fixed_overhead"]
         lines.append(f"- fixed overhead, `tsmaker run` on a 10-row spec-z catalog (warm): "
                      f"{fo['wall_s']:.2f} s, {fo['peak_rss_mb']:.0f} MB "
-                     f"(runs: {', '.join(f'{r['wall_s']:.2f}' for r in fo['runs'])})")
+                     f"(runs: {', '.join(format(r['wall_s'], '.2f') for r in fo['runs'])})")
     lines.append("")
 
     triplets = results.get("triplets", [])
@@ -79,8 +87,9 @@ def render_markdown(results: dict[str, Any]) -> str:
             "## tsmaker vs astropy vs plain LSDB",
             "",
             "| scale | spec-z | k | tsmaker s | astropy s | LSDB s | ts/astropy | ts/LSDB "
-            "| tsmaker MB | astropy MB | LSDB MB | rows | same output? |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| tsmaker MB | astropy MB | LSDB MB | CPU s ts / astropy / LSDB | rows "
+            "| same output? |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in triplets:
             ts, ap, ld = r["tsmaker"], r["astropy"], r["lsdb"]
@@ -91,7 +100,8 @@ def render_markdown(results: dict[str, Any]) -> str:
                 f"| {r['scale']}x | {r['n_specz']:,} | {r['k']} | {_t(ts)} | {_t(ap)} | "
                 f"{_t(ld)} | {ts['wall_s'] / ap['wall_s']:.2f} | "
                 f"{ts['wall_s'] / ld['wall_s']:.2f} | {_m(ts)} | {_m(ap)} | {_m(ld)} | "
-                f"{rows:,} | {same} |")
+                f"{ts.get('cpu_s', 0):.1f} / {ap.get('cpu_s', 0):.1f} / "
+                f"{ld.get('cpu_s', 0):.1f} | {rows:,} | {same} |")
         lines.append("")
         mismatches = [(r, m) for r in triplets for m in r.get("check", {}).get("mismatches", [])]
         if mismatches:
@@ -111,10 +121,10 @@ def render_markdown(results: dict[str, Any]) -> str:
             f"## --workers 1 vs --workers 2 ({workers['scale']}x, "
             f"{workers['n_specz']:,} spec-z, k=1)",
             "",
-            "| workers | wall s | peak RSS MB |",
-            "|---|---|---|",
-            f"| 1 | {_t(w1)} | {_m(w1)} |",
-            f"| 2 | {_t(w2)} | {_m(w2)} |",
+            "| workers | wall s | peak RSS MB | CPU s |",
+            "|---|---|---|---|",
+            f"| 1 | {_t(w1)} | {_m(w1)} | {w1.get('cpu_s', 0):.1f} |",
+            f"| 2 | {_t(w2)} | {_m(w2)} | {w2.get('cpu_s', 0):.1f} |",
             "",
             f"Speed-up: {w1['wall_s'] / w2['wall_s']:.2f}x.",
             "",

@@ -51,6 +51,10 @@ POLL_SECONDS = 0.05
 
 def measure(command: list[str], env: dict[str, str], log: Path) -> dict:
     """Run a command; wall time and peak RSS summed over its whole process tree."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     with log.open("w") as handle:
         process = psutil.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
@@ -69,16 +73,22 @@ def measure(command: list[str], env: dict[str, str], log: Path) -> dict:
             peak = max(peak, total)
             time.sleep(POLL_SECONDS)
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if process.returncode != 0:
         raise RuntimeError(f"{command} failed ({process.returncode}); see {log}:\n"
                            + log.read_text()[-3000:])
-    return {"wall_s": wall, "peak_rss_mb": peak / 2**20}
+    # CPU = user + sys of the process and every descendant it reaped (less sensitive
+    # than wall time to other load on the machine).
+    return {"wall_s": wall, "peak_rss_mb": peak / 2**20, "cpu_s": cpu,
+            "load1_before": load_before}
 
 
 def median_of(runs: list[dict]) -> dict:
     return {
         "wall_s": statistics.median(r["wall_s"] for r in runs),
         "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),
+        "cpu_s": statistics.median(r["cpu_s"] for r in runs),
         "runs": runs,
     }
 

@@ -43,6 +43,10 @@ def _read(path: str) -> pd.DataFrame:
         return pd.read_parquet(path)
     if path.endswith(".csv"):
         return pd.read_csv(path)
+    if path.endswith(".hats"):
+        import lsdb
+
+        return pd.DataFrame(lsdb.open_catalog(path).compute()).reset_index(drop=True)
     if path.endswith(".fits"):
         from astropy.table import Table
 
@@ -53,7 +57,7 @@ def _read(path: str) -> pd.DataFrame:
         return pd.DataFrame(handle["training_set"][()])
 
 
-@pytest.mark.parametrize("output_format", ["csv", "fits", "hdf5"])
+@pytest.mark.parametrize("output_format", ["csv", "fits", "hdf5", "hats"])
 def test_every_format_holds_the_same_rows_and_columns(data, tmp_path, output_format):
     reference = _run(data, tmp_path, radius_arcsec=2.0, n_neighbors=2)
     product = _run(data, tmp_path, radius_arcsec=2.0, n_neighbors=2,

@@ -158,7 +158,7 @@ def rank_matches(frame: Any, key_column: str, object_id_column: str | None) -> A
     return frame
 
 
-def sort_rows(frame: Any, key_column: str) -> Any:
+def sort_rows(frame: Any, key_column: str, keep_index: bool = False) -> Any:
     """The documented output order: spec-z sky position (HEALPix order 29), id, rank.
 
     Partitions are disjoint HEALPix ranges of the spec-z position, so writing them in
@@ -174,6 +174,8 @@ def sort_rows(frame: Any, key_column: str) -> Any:
     frame = frame.reset_index(drop=True)
     frame[_SORT_COLUMN] = healpix
     frame = frame.sort_values([_SORT_COLUMN, key_column, MATCH_RANK_COLUMN], kind="mergesort")
+    if keep_index:
+        return frame.set_index(_SORT_COLUMN).rename_axis(HEALPIX_COLUMN)
     return frame.drop(columns=_SORT_COLUMN).reset_index(drop=True)
 
 

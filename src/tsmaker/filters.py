@@ -128,8 +128,15 @@ def _evaluate(node: ast.AST, frame: Any, expression: str) -> Any:
         if isinstance(node.op, ast.BitAnd | ast.BitOr):
             combine = np.logical_and if isinstance(node.op, ast.BitAnd) else np.logical_or
             return combine(_as_mask(left, expression), _as_mask(right, expression))
-        with np.errstate(all="ignore"):
-            return _ARITHMETIC[type(node.op)](left, right)
+        try:
+            with np.errstate(all="ignore"):
+                return _ARITHMETIC[type(node.op)](left, right)
+        except (ArithmeticError, TypeError) as error:
+            # e.g. 1 / 0 between constants, or a number added to a text column
+            raise InputError(
+                f"--where {expression!r}: cannot compute {ast.unparse(node)!r} ({error}); "
+                "use arithmetic on numeric columns only"
+            ) from None
     if isinstance(node, ast.Compare):
         return _compare(node, frame, expression)
     raise InputError(f"--where {expression!r}: unsupported construct {type(node).__name__}")

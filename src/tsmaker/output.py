@@ -51,6 +51,11 @@ def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
     report("partitions", total=len(tasks))
     report("step", text=f"Matching {len(tasks)} partitions")
     with open_executor(settings) as executor:
+        if parameters.output_format == "hats" and parameters.unique == "none":
+            _write_hats_lazily(plan, matched, data_path, statistics)
+            summary = statistics.summary(len(tasks))
+            summary["executor"] = executor.description
+            return summary
         results = executor.ordered_results(tasks)
         if parameters.unique == "closest":
             unique_counts = _write_unique(plan, results, data_path, statistics, report)
@@ -229,10 +234,41 @@ def _quiet_advance(report: Any) -> Any:
     return forward
 
 
+def _write_hats_lazily(plan: Any, matched: Any, data_path: Path, statistics: _Statistics) -> None:
+    """Write the training set as a HATS catalog partition by partition, inside the graph.
+
+    LSDB writes each finished partition as it is computed, so memory stays bounded by a
+    few partitions whatever the size of the training set.
+    """
+    import os
+
+    import lsdb
+
+    from tsmaker.errors import InputError
+    from tsmaker.pipeline import finish_partition
+
+    if matched is None:
+        raise InputError("no matches: an empty training set cannot be written as HATS; "
+                         "use --format parquet for an empty product")
+    finished = matched.map_partitions(finish_partition, plan.recipe, True)
+    temporary = data_path.with_name(f".{data_path.name}.partial-{os.getpid()}")
+    shutil.rmtree(temporary, ignore_errors=True)
+    finished.write_catalog(temporary, catalog_name=data_path.stem, as_collection=False,
+                           progress_bar=False, overwrite=True)
+    if data_path.exists():
+        shutil.rmtree(data_path)
+    os.replace(temporary, data_path)
+    written = lsdb.open_catalog(
+        data_path, columns=[plan.recipe.key_column, MATCH_RANK_COLUMN, MATCH_DISTANCE_COLUMN]
+    )
+    for partition in written.to_delayed():
+        statistics.add(partition.compute())
+
+
 def _write_hats(
     plan: Any, results: Any, data_path: Path, statistics: _Statistics, report: Any
 ) -> None:
-    """Write the training set as a HATS catalog (readable by ``lsdb.open_catalog``)."""
+    """Write an in-memory training set (``--unique closest``) as a HATS catalog."""
     import os
 
     import lsdb

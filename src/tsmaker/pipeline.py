@@ -73,10 +73,11 @@ class PartitionRecipe:
     """The redshift columns' dtypes in the file, restored after LSDB's Arrow types."""
 
 
-def finish_partition(frame: Any, recipe: PartitionRecipe) -> Any:
+def finish_partition(frame: Any, recipe: PartitionRecipe, keep_index: bool = False) -> Any:
     """Rank, deredden, add magnitudes, flag the split, sort: one partition of matches.
 
-    Returns a plain pandas DataFrame in the documented row order, index dropped.
+    Returns a plain pandas DataFrame in the documented row order, index dropped (or
+    kept as the spec-z ``_healpix_29`` index with ``keep_index``, for HATS output).
     """
     import numpy as np
     import pandas as pd
@@ -113,7 +114,7 @@ def finish_partition(frame: Any, recipe: PartitionRecipe) -> Any:
         frame[SPLIT_COLUMN] = training_flags(
             frame[recipe.key_column], recipe.split_fraction, recipe.seed
         )
-    frame = sort_rows(frame, recipe.key_column)
+    frame = sort_rows(frame, recipe.key_column, keep_index=keep_index)
     if recipe.column_order:
         frame = frame[[c for c in recipe.column_order if c in frame.columns]]
     return numpy_dtypes(frame, dict(recipe.redshift_dtypes))

@@ -91,6 +91,7 @@ def read_table(path: Path, columns: list[str] | None = None) -> Any:
         if format_name == "parquet":
             frame = pd.read_parquet(path, columns=columns)
         elif format_name == "csv":
+            _refuse_binary_text(path)
             separator = "\t" if path.name.lower().endswith(".tsv") else ","
             frame = pd.read_csv(path, sep=separator, usecols=columns, comment="#")
         elif format_name == "fits":
@@ -112,6 +113,26 @@ def read_table(path: Path, columns: list[str] | None = None) -> Any:
         ) from error
     frame = frame.drop(columns=[c for c in frame.columns if str(c).startswith("__index_level_")])
     return frame.reset_index(drop=True)
+
+
+def _refuse_binary_text(path: Path) -> None:
+    """Refuse a "CSV" file that holds binary data before pandas turns it into odd columns.
+
+    Without this, garbage bytes parse as one column with an unprintable name, and the
+    user is told that no RA column was found instead of that the file is not text.
+    """
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        sample = handle.read(1 << 16)
+    control = sum(1 for byte in sample if byte < 32 and byte not in b"\t\n\r")
+    if b"\x00" in sample or control > max(8, len(sample) // 100):
+        raise InputError(
+            f"{str(path)!r} is not a text CSV file (it holds binary bytes such as NUL or "
+            "control characters); give a comma-separated text file, or a Parquet, FITS "
+            "or HDF5 file with the matching extension"
+        )
 
 
 def _read_fits(path: Path, columns: list[str] | None) -> Any:
@@ -300,7 +321,8 @@ def clean_redshift_catalog(
                 f"{role} column {column!r} is not numeric (e.g. {frame[column].iloc[0]!r}); "
                 f"convert it, or pick another with {ROLE_FLAGS[role]}"
             ) from None
-    bad_coords = frame[ra_name].isna() | frame[dec_name].isna()
+    # Infinite coordinates are as unusable as NaN ones (np.mod(inf, 360) is NaN).
+    bad_coords = ~(np.isfinite(frame[ra_name].to_numpy()) & np.isfinite(frame[dec_name].to_numpy()))
     report["dropped_nan_coordinates"] = int(bad_coords.sum())
     frame = frame[~bad_coords]
     if frame.empty:
@@ -362,6 +384,16 @@ def clean_redshift_catalog(
                 f"ids (e.g. {example!r}); give a unique column with --id, or remove duplicates"
             )
     report["rows_kept"] = len(frame)
+    if frame.empty:
+        dropped = ", ".join(
+            f"{key.removeprefix('dropped_').replace('_', ' ')}: {count}"
+            for key, count in report.items() if key.startswith("dropped_") and count
+        )
+        raise InputError(
+            f"no spec-z left in {source!r} after cleaning ({report['rows_read']} rows read; "
+            f"dropped by {dropped}); loosen --z-min/--z-max/--where, or keep missing-redshift "
+            "sentinels with --keep-sentinels"
+        )
     return RedshiftCatalog(
         frame=frame.reset_index(drop=True), roles=dict(roles), report=report, units=catalog.units
     )
