@@ -40,7 +40,7 @@ from tsmaker.registry import Registry
 
 OBJECT_ROWS = 20_000
 SPECZ_ROWS = 2_000
-#: Small enough for more partitions (14) than the Dask workers have threads.
+#: Small enough for at least 8 partitions: more than the Dask workers have threads.
 PARTITION_ROWS = 3_000
 #: Two neighbours within 2 arcsec, so ranks and blends make the row order non-trivial.
 MATCH_OPTIONS = {"radius_arcsec": 2.0, "n_neighbors": 2}
@@ -257,7 +257,7 @@ class _RecordingHandler(http.server.SimpleHTTPRequestHandler):
     requests: list[tuple[str, int]]
 
     def log_request(self, code: Any = "-", size: Any = "-") -> None:
-        self.requests.append((self.requestline, int(code)))
+        self.requests.append((self.requestline, 0 if code == "-" else int(code)))
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         return None

@@ -223,9 +223,15 @@ def make_training_set(
 
     Examples
     --------
+    The built-in demo (generated on first use in ``$TSMAKER_HOME/demo``):
+
+    >>> getfixture("monkeypatch").setenv("TSMAKER_HOME", str(getfixture("tmp_path")))
     >>> from tsmaker import make_training_set
-    >>> product = make_training_set("demo_train", "demo-specz", "demo")  # doctest: +SKIP
-    >>> product.rows, product.files[0]  # doctest: +SKIP
+    >>> product = make_training_set("demo_train", "demo-specz", "demo", n_neighbors=2)
+    >>> product.full_name, product.status
+    ('demo_train_1', 'done')
+    >>> product.summary["matched_specz"] <= product.rows <= 2 * product.summary["matched_specz"]
+    True
     """
     parameters = RunParameters(
         name=name,
@@ -397,6 +403,13 @@ def execute_plan(plan: RunPlan, registry: Any, report: Reporter) -> Any:
         )
         summary = _compute_and_write(plan, data_path, report)
         summary["elapsed_seconds"] = round(time.monotonic() - started, 3)
+        if summary["rows"] == 0:
+            notice = (
+                f"no spec-z has an object within {parameters.radius_arcsec:g} arcsec: the "
+                "product is empty (check that the catalogs overlap on the sky, or the radius)"
+            )
+            plan.notices.append(notice)
+            report("notice", text=notice)
         summary["notices"] = plan.notices
         record = product.to_dict()
         record.update(status="done", rows=summary["rows"], summary=summary)
