@@ -498,3 +498,26 @@ def test_existing_dustmaps_config_is_read_not_rewritten(
 
     assert config_path.read_bytes() == content
     assert config_path.stat().st_mtime_ns == modified_ns
+
+
+def test_cli_dust_status_and_catalog_coefficients(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tsmaker.cli import app
+
+    fx.write_sfd(tmp_path / "maps" / "sfd")
+    runner = CliRunner()
+    result = runner.invoke(app, ["dust", "status", "--dust-dir", str(tmp_path / "maps"),
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["map"]: row for row in json.loads(result.stdout)}
+    assert set(rows) == {"sfd", "csfd", "planck", "planck-gnilc"}
+    assert rows["sfd"]["found"] is True
+    assert rows["sfd"]["directory"] == str(tmp_path / "maps" / "sfd")
+    assert rows["sfd"]["searched"][0] == f"--dust-dir: {tmp_path / 'maps'}"
+    assert rows["planck"]["found"] is False and rows["planck"]["size_mb"] == 0.0
+    table = runner.invoke(app, ["dust", "status", "--dust-dir", str(tmp_path / "maps")])
+    assert table.exit_code == 0 and "sfd\tyes" in table.stdout
+    shown = json.loads(runner.invoke(app, ["catalogs", "show", "dp1", "--json"]).stdout)
+    assert shown["extinction_coeffs"] == {"u": 4.81, "g": 3.64, "r": 2.70, "i": 2.06,
+                                          "z": 1.58, "y": 1.31}
