@@ -474,8 +474,14 @@ def test_distributed_results_come_in_task_order() -> None:
         (ExecutionSettings(threads_per_worker=0), "--threads-per-worker 0 must be at least 1"),
         (
             ExecutionSettings(scheduler="tcp://127.0.0.1:8786", slurm=SlurmSettings()),
-            "--scheduler and --slurm cannot be used together; choose one",
+            "--scheduler (or TSMAKER_SCHEDULER) and --slurm cannot be used together; choose one",
         ),
+        (
+            ExecutionSettings(scheduler="tcp://127.0.0.1:8786", workers=2),
+            "--workers set(s) up a local cluster and cannot be combined with --scheduler",
+        ),
+        (ExecutionSettings(workers=2, memory_limit="4 gigs"),
+         "--memory-limit '4 gigs' is not a size; write e.g. 4GB or 500MiB"),
         (
             ExecutionSettings(scheduler="10.0.0.5"),
             "--scheduler '10.0.0.5' is not a Dask scheduler address (missing port number",

@@ -57,7 +57,28 @@ class ExecutionSettings:
             raise InputError(f"--threads-per-worker {self.threads_per_worker} must be at least 1")
         chosen = [self.scheduler is not None, self.slurm is not None]
         if sum(chosen) > 1:
-            raise InputError("--scheduler and --slurm cannot be used together; choose one")
+            raise InputError(
+                "--scheduler (or TSMAKER_SCHEDULER) and --slurm cannot be used together; "
+                "choose one"
+            )
+        local_only = {"--workers": self.workers, "--threads-per-worker": self.threads_per_worker,
+                      "--memory-limit": self.memory_limit}
+        given = [flag for flag, value in local_only.items() if value is not None]
+        if given and any(chosen):
+            where = "--slurm" if self.slurm is not None else "--scheduler"
+            raise InputError(
+                f"{', '.join(given)} set(s) up a local cluster and cannot be combined with "
+                f"{where}; size the workers there instead"
+            )
+        if self.memory_limit is not None:
+            from dask.utils import parse_bytes
+
+            try:
+                parse_bytes(self.memory_limit)
+            except (ValueError, TypeError):
+                raise InputError(
+                    f"--memory-limit {self.memory_limit!r} is not a size; write e.g. 4GB or 500MiB"
+                ) from None
         if self.scheduler is not None:
             _check_scheduler_address(self.scheduler)
         if self.slurm is not None and self.slurm.jobs < 1:
@@ -199,7 +220,7 @@ def open_executor(settings: ExecutionSettings) -> Iterator[Executor]:
         cluster.close()
 
 
-def make_slurm_cluster(slurm: SlurmSettings) -> Any:
+def make_slurm_cluster(slurm: SlurmSettings, *, local_only: bool = False) -> Any:
     """A dask-jobqueue SLURMCluster (no job is submitted until it is scaled).
 
     Raises
@@ -220,13 +241,16 @@ def make_slurm_cluster(slurm: SlurmSettings) -> Any:
         processes=1,
         memory=slurm.memory,
         walltime=slurm.walltime,
-        scheduler_options={"dashboard_address": None},
+        # The dashboard goes on a free port; a real run's scheduler must listen where the
+        # compute nodes can reach it, a print-only one stays on loopback.
+        scheduler_options={"dashboard_address": ":0",
+                           **({"host": "127.0.0.1"} if local_only else {})},
     )
 
 
 def slurm_job_script(slurm: SlurmSettings) -> str:
     """The sbatch script each SLURM worker job would run (nothing is submitted)."""
-    cluster = make_slurm_cluster(slurm)
+    cluster = make_slurm_cluster(slurm, local_only=True)
     try:
         return cluster.job_script()
     finally:

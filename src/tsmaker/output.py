@@ -19,8 +19,8 @@ def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
     import dask
 
     from tsmaker.crossmatch import match_catalogs
-    from tsmaker.execution import ExecutionSettings, SlurmSettings, open_executor
-    from tsmaker.pipeline import finish_partition
+    from tsmaker.execution import open_executor
+    from tsmaker.pipeline import execution_settings, finish_partition
 
     parameters = plan.parameters
     report("step", text="Planning the crossmatch")
@@ -42,11 +42,7 @@ def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
         finish = dask.delayed(finish_partition, pure=True)
         recipe = dask.delayed(plan.recipe, pure=True)
         tasks = [finish(partitions[i], recipe) for i in order]
-    execution = dict(parameters.execution)
-    slurm = execution.pop("slurm", None)
-    settings = ExecutionSettings(
-        **execution, slurm=SlurmSettings(**slurm) if isinstance(slurm, dict) else slurm
-    )
+    settings = execution_settings(parameters.execution)
     statistics = _Statistics(plan.recipe.key_column, len(redshift.frame))
     report("partitions", total=len(tasks))
     report("step", text=f"Matching {len(tasks)} partitions")

@@ -261,13 +261,7 @@ def run(parameters: RunParameters, *, registry: Any = None, report: Reporter | N
 
 def plan_run(parameters: RunParameters, registry: Any, report: Reporter) -> RunPlan:
     """Resolve and check every input; read the redshift catalog. Nothing is registered."""
-    from tsmaker.execution import ExecutionSettings, SlurmSettings
-
-    execution = dict(parameters.execution)
-    slurm = execution.pop("slurm", None)
-    ExecutionSettings(
-        **execution, slurm=SlurmSettings(**slurm) if isinstance(slurm, dict) else slurm
-    ).validate()
+    execution_settings(parameters.execution).validate()
     report("step", text="Checking the object catalog")
     object_location, profile_name = resolve_object_catalog(parameters.object_catalog, registry)
     profile = get_profile(profile_name)
@@ -537,6 +531,31 @@ def load_redshift(parameters: RunParameters, registry: Any) -> tuple[str, Redshi
         drop_sentinels=not parameters.keep_sentinels,
     )
     return location, catalog
+
+
+def execution_settings(execution: dict[str, Any]) -> Any:
+    """Build ExecutionSettings from a product's ``execution`` mapping, with clear errors."""
+    from dataclasses import fields
+
+    from tsmaker.execution import ExecutionSettings, SlurmSettings
+
+    values = dict(execution)
+    slurm = values.pop("slurm", None)
+    known = {f.name for f in fields(ExecutionSettings)} - {"slurm"}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise InputError(
+            f"unknown execution setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    if isinstance(slurm, dict):
+        slurm_known = {f.name for f in fields(SlurmSettings)}
+        if set(slurm) - slurm_known:
+            raise InputError(
+                f"unknown SLURM setting(s) {', '.join(sorted(set(slurm) - slurm_known))}; "
+                f"known: {', '.join(sorted(slurm_known))}"
+            )
+        slurm = SlurmSettings(**slurm)
+    return ExecutionSettings(**values, slurm=slurm)
 
 
 def _choose_flux_type(
