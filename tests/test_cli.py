@@ -178,8 +178,8 @@ def cli(inputs: Inputs, tmp_path_factory: pytest.TempPathFactory) -> dict:
     mixed_path = inputs.folder / "mixed.parquet"
     mixed.to_parquet(mixed_path, index=False)
     far_path = inputs.folder / "far.parquet"
-    pd.DataFrame({"specz_id": [1, 2], "ra": [300.0, 301.0], "dec": [50.0, 51.0],
-                  "z": [0.1, 0.2]}).to_parquet(far_path, index=False)
+    far = inputs.specz.iloc[:2].assign(ra=[300.0, 301.0], dec=[50.0, 51.0])
+    far.to_parquet(far_path, index=False)
     odd_output = inputs.folder / "odd_output"
     url = f"http://127.0.0.1:{closed_port()}/x"
     collection, specz = str(inputs.collection), str(inputs.specz_path)
@@ -368,6 +368,7 @@ def test_zero_matches_give_an_empty_done_product(cli):
     full = pd.read_parquet(_only_product(cli["home"], "mixed").files[0])
     assert len(empty) == 0
     assert list(empty.columns) == list(full.columns)
+    assert empty.dtypes.to_dict() == full.dtypes.to_dict()
     assert "matched 0 of 2 spec-z" in result.stderr
 
 

@@ -211,7 +211,7 @@ def read_object_catalog_info(location: str) -> ObjectCatalogInfo:
                 "collection.properties); point --object at the folder that holds one"
             )
     try:
-        loaded = hats.read_hats(location)
+        loaded = hats.read_hats(location, read_moc=False)
     except FileNotFoundError as error:
         raise CatalogError(
             f"object catalog {location!r} was not found or does not answer "
@@ -230,7 +230,7 @@ def read_object_catalog_info(location: str) -> ObjectCatalogInfo:
         catalog_path = str(loaded.main_catalog_dir)
         if loaded.default_margin_catalog_dir is not None:
             margin_path = str(loaded.default_margin_catalog_dir)
-            margin = hats.read_hats(margin_path)
+            margin = hats.read_hats(margin_path, read_moc=False)
             margin_threshold_arcsec = float(margin.catalog_info.margin_threshold)
     else:
         catalog = loaded

@@ -109,7 +109,7 @@ def flux_types(reference: str) -> dict[str, list[str]]:
 
 def _object_location(reference: str) -> str:
     with _registry() as registry:
-        from tsmaker.pipeline import resolve_object_catalog
+        from tsmaker.resolve import resolve_object_catalog
 
         location, _ = resolve_object_catalog(reference, registry)
     return location

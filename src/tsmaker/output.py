@@ -20,7 +20,8 @@ def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
 
     from tsmaker.crossmatch import match_catalogs
     from tsmaker.execution import open_executor
-    from tsmaker.pipeline import execution_settings, finish_partition
+    from tsmaker.partition import finish_partition
+    from tsmaker.resolve import execution_settings
 
     parameters = plan.parameters
     report("step", text="Planning the crossmatch")
@@ -125,7 +126,7 @@ def _empty_frame(plan: Any) -> Any:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from tsmaker.pipeline import finish_partition
+    from tsmaker.partition import finish_partition
 
     redshift = plan.redshift.frame.iloc[:0]
     schema_path = Path(plan.object_info.catalog_path) / "dataset" / "_common_metadata"
@@ -241,7 +242,7 @@ def _write_hats_lazily(plan: Any, matched: Any, data_path: Path, statistics: _St
     import lsdb
 
     from tsmaker.errors import InputError
-    from tsmaker.pipeline import finish_partition
+    from tsmaker.partition import finish_partition
 
     if matched is None:
         raise InputError("no matches: an empty training set cannot be written as HATS; "
