@@ -89,6 +89,7 @@ def median_of(runs: list[dict]) -> dict:
         "wall_s": statistics.median(r["wall_s"] for r in runs),
         "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),
         "cpu_s": statistics.median(r["cpu_s"] for r in runs),
+        "repeats": len(runs),
         "runs": runs,
     }
 
@@ -164,6 +165,15 @@ def compare_outputs(paths: dict[str, Path]) -> dict:
 
 
 # ------------------------------------------------------------------ scenarios
+
+
+def wait_for_data(scale: str) -> None:
+    """Wait until make_data.py has finished this scale (collection written, staging gone)."""
+    objects = DATA_DIR / f"object_{scale}x"
+    while not (objects / "collection.properties").exists() or (
+            DATA_DIR / f".staging_{scale}x").exists():
+        print(f"waiting for {objects} ...", flush=True)
+        time.sleep(20)
 
 
 def run_triplet(scale: str, n_specz: int, k: int, repeats: int, env: dict) -> dict:
@@ -304,6 +314,7 @@ def main() -> None:
                              "for the comparison table), e.g. 1:100000:1 3:100000:1")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers-specz", type=int, default=100_000)
+    parser.add_argument("--workers-repeats", type=int, default=None)
     parser.add_argument("--render-only", action="store_true")
     args = parser.parse_args()
 
@@ -337,23 +348,28 @@ def main() -> None:
         results["fixed_overhead"] = run_fixed_overhead(args.scales[0], args.repeats, env)
         save()
         if args.configs:
-            configs = [tuple(c.split(":")) for c in args.configs]
-            configs = [(scale, int(n), int(k)) for scale, n, k in configs]
+            configs = []
+            for text in args.configs:
+                scale, n, k, *rest = text.split(":")
+                configs.append((scale, int(n), int(k), int(rest[0]) if rest else args.repeats))
         else:
             configs = []
             for index, scale in enumerate(args.scales):
                 sizes = args.specz_sizes if index == 0 or args.large_specz_sizes is None \
                     else args.large_specz_sizes
-                configs += [(scale, n, k) for n in sizes for k in args.ks]
+                configs += [(scale, n, k, args.repeats) for n in sizes for k in args.ks]
         warmed = set()
-        for scale, n_specz, k in configs:
+        for scale, n_specz, k, repeats in configs:
             if scale not in warmed:
+                wait_for_data(scale)
                 warm_page_cache(scale)
                 warmed.add(scale)
-            results["triplets"].append(run_triplet(scale, n_specz, k, args.repeats, env))
+            results["triplets"].append(run_triplet(scale, n_specz, k, repeats, env))
             save()
         largest = args.scales[-1]
-        results["workers"] = run_workers(largest, args.workers_specz, args.repeats, env)
+        wait_for_data(largest)
+        results["workers"] = run_workers(largest, args.workers_specz,
+                                         args.workers_repeats or args.repeats, env)
         save()
     finally:
         save()

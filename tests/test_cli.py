@@ -10,6 +10,7 @@ is started together on a small thread pool to keep the module fast.
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -27,7 +28,7 @@ from oracle import brute_force_matches, synthetic_catalogs, write_collection
 
 from tsmaker.registry import Registry
 
-PARALLEL = max(4, 2 * (os.cpu_count() or 1))
+PARALLEL = max(6, 2 * (os.cpu_count() or 1))
 TIMEOUT_SECONDS = 300
 
 
@@ -54,11 +55,32 @@ def tsmaker(*args: str, home: Path, env: Mapping[str, str] | None = None) -> Com
     return Completed(tuple(args), finished.returncode, finished.stdout, finished.stderr)
 
 
-def run_together(cases: Mapping[str, Sequence[str]], home: Path) -> dict[str, Completed]:
+def run_together(
+    cases: Mapping[str, Sequence[str]], home: Path,
+    environments: Mapping[str, Mapping[str, str]] | None = None,
+) -> dict[str, Completed]:
     """Run several CLI invocations at once; results by case key."""
+    environments = environments or {}
     with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        futures = {key: pool.submit(tsmaker, *args, home=home) for key, args in cases.items()}
+        futures = {key: pool.submit(tsmaker, *args, home=home, env=environments.get(key))
+                   for key, args in cases.items()}
         return {key: future.result() for key, future in futures.items()}
+
+
+_WARNING_HEADER = re.compile(r"^\S.*:\d+: \w*Warning: ")
+
+
+def without_library_warnings(stderr: str) -> list[str]:
+    """stderr lines minus Python warnings shown by libraries (header .. indented source)."""
+    kept, skipping = [], False
+    for line in stderr.splitlines():
+        if _WARNING_HEADER.match(line):
+            skipping = True
+        elif skipping and line.startswith("  "):
+            skipping = False
+        elif not skipping:
+            kept.append(line)
+    return kept
 
 
 def assert_one_error_line(result: Completed, code: int, *fragments: str) -> str:
@@ -86,6 +108,17 @@ def closed_port() -> int:
 
 
 # ------------------------------------------------------------------------ inputs
+def oracle_collection(tmp_path_factory: pytest.TempPathFactory, partition_rows: int) -> Path:
+    """The oracle's synthetic objects as a real HATS collection, written once per session
+    (test_cli and test_reliability share it) and moved into place only when complete."""
+    target = tmp_path_factory.getbasetemp() / f"oracle_objects_{partition_rows}"
+    if not (target / "collection.properties").exists():
+        shutil.rmtree(target, ignore_errors=True)
+        staging = tmp_path_factory.mktemp("collection_staging") / target.name
+        write_collection(synthetic_catalogs()[0], staging, partition_rows=partition_rows)
+        staging.rename(target)
+    return target
+
 
 
 @dataclass(frozen=True)
@@ -105,7 +138,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
     enable_numba_caching()
     folder = tmp_path_factory.mktemp("cli")
     objects, specz = synthetic_catalogs()
-    collection = write_collection(objects, folder / "objects")
+    collection = oracle_collection(tmp_path_factory, 300)
     specz_path = folder / "specz.parquet"
     specz.to_parquet(specz_path, index=False)
     return Inputs(folder, collection, objects, specz, specz_path)
@@ -166,7 +199,7 @@ def _mixed_specz(inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
     return specz, expected
 
 
-NAMES_WITH_ODD_CHARACTERS = "../my set/α"
+ODD_NAME = "../my set/α"
 
 
 @pytest.fixture(scope="module")
@@ -218,19 +251,18 @@ def cli(inputs: Inputs, tmp_path_factory: pytest.TempPathFactory) -> dict:
         "url_no_answer": run("url_no_answer", specz, url),
         # runs that succeed
         "mixed": run("mixed", str(mixed_path)),
-        "zero_matches": run("zero_matches", str(far_path)),
-        "odd_name": run(NAMES_WITH_ODD_CHARACTERS, specz, collection, "--json",
+        "zero_matches": run("zero_matches", str(far_path), collection, "--json"),
+        "odd_name": run(ODD_NAME, specz, collection, "--quiet", "--format", "csv",
                         "--output-dir", str(odd_output)),
-        "quiet": run("quiet", specz, collection, "--quiet", "--format", "csv"),
         # catalogs
         "add_2dflens": ["catalogs", "add-redshift", "twodf",
                         str(SAMPLES / "2dflens_final_release_random_sample.parquet"), "--json"],
         "add_ozdes": ["catalogs", "add-redshift", "ozdes",
                       str(SAMPLES / "ozdes_dr2_random_sample.parquet"), "--json"],
-        "flux_types_json": ["catalogs", "flux-types", str(DP1_COLLECTION), "--json"],
-        "flux_types_table": ["catalogs", "flux-types", str(DP1_COLLECTION)],
+        "flux_types": ["catalogs", "flux-types", str(DP1_COLLECTION), "--json"],
     }
-    results = run_together(cases, home)
+    # Python shows deprecation warnings (as many CI setups ask): --quiet must still be quiet.
+    results = run_together(cases, home, {"odd_name": {"PYTHONWARNINGS": "default"}})
     return {"home": home, "files": files, "url": url, "odd_output": odd_output,
             "results": results}
 
@@ -361,62 +393,74 @@ def test_ra_outside_0_360_is_wrapped_and_still_matches(cli, inputs):
 def test_zero_matches_give_an_empty_done_product(cli):
     result = cli["results"]["zero_matches"]
     assert result.code == 0, result.stderr
-    product = _only_product(cli["home"], "zero_matches")
-    assert product.status == "done" and product.rows == 0
-    assert result.stdout == f"zero_matches_{product.id}: 0 rows -> {product.files[0]}\n"
-    empty = pd.read_parquet(product.files[0])
+    record = json.loads(result.stdout)
+    assert record["status"] == "done" and record["rows"] == 0
+    assert record["summary"]["matched_specz"] == 0 and record["summary"]["specz_rows"] == 2
+    assert _only_product(cli["home"], "zero_matches").status == "done"
+    empty = pd.read_parquet(record["files"][0])
     full = pd.read_parquet(_only_product(cli["home"], "mixed").files[0])
     assert len(empty) == 0
     assert list(empty.columns) == list(full.columns)
     assert empty.dtypes.to_dict() == full.dtypes.to_dict()
-    assert "matched 0 of 2 spec-z" in result.stderr
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "no notice says the product is empty: pipeline.execute_plan adds plan.notices only; "
-    "nothing reports summary['rows'] == 0"))
+    "no notice says the product is empty: pipeline.execute_plan stores plan.notices only, "
+    "and nothing adds one when summary['rows'] == 0"))
 def test_zero_matches_say_so_in_a_notice(cli):
+    record = json.loads(cli["results"]["zero_matches"].stdout)
+    notices = record["summary"]["notices"]
+    assert any(re.search(r"\bno\b.*match|0 match", notice, re.IGNORECASE)
+               for notice in notices), notices
+
+
+def test_json_prints_only_the_product_record(cli):
     result = cli["results"]["zero_matches"]
-    notes = [line for line in result.stderr.splitlines() if line.startswith("Note: ")]
-    assert any(re.search(r"\bno\b.*match|0 match", note, re.IGNORECASE) for note in notes), (
-        result.stderr)
-    product = _only_product(cli["home"], "zero_matches")
-    assert any("match" in notice for notice in product.summary["notices"])
-
-
-def test_json_output_and_a_name_with_path_separators(cli):
-    result = cli["results"]["odd_name"]
-    assert result.code == 0, result.stderr
+    assert result.code == 0 and result.stderr == ""
     record = json.loads(result.stdout)
-    assert {"id", "name", "status", "rows", "files", "parameters"} <= set(record)
-    assert record["name"] == NAMES_WITH_ODD_CHARACTERS
-    assert record["status"] == "done" and record["rows"] > 0
+    assert {"id", "name", "full_name", "status", "rows", "files", "parameters"} <= set(record)
+    assert record["name"] == "zero_matches"
+    assert record["full_name"] == f"zero_matches_{record['id']}"
+    assert record["id"] == _only_product(cli["home"], "zero_matches").id
+    assert len(record["files"]) == 2
+    for name in record["files"]:
+        assert Path(name).is_absolute() and Path(name).exists()
+    assert record["parameters"]["radius_arcsec"] == 1.0
+    assert record["parameters"]["n_neighbors"] == 1
+    assert record["parameters"]["output_format"] == "parquet"
+
+
+def test_quiet_run_with_path_separators_in_its_name(cli):
+    result = cli["results"]["odd_name"]
+    assert result.code == 0
+    assert without_library_warnings(result.stderr) == []
+    product = _only_product(cli["home"], ODD_NAME)  # the registry keeps the name as given
+    data_file, sidecar = (Path(name) for name in product.files)
+    assert result.stdout == f"{ODD_NAME}_{product.id}: {product.rows} rows -> {data_file}\n"
     output = cli["odd_output"].resolve()
-    data_file, sidecar = (Path(name) for name in record["files"])
     for path in (data_file, sidecar):
         assert path.is_absolute() and path.exists()
         assert path.parent == output, "the file must stay inside --output-dir"
         assert re.fullmatch(r"[A-Za-z0-9._-]+", path.name) and not path.name.startswith(".")
-    assert data_file.name == f"my_set_{record['id']}.parquet"
+    assert data_file.name == f"my_set_{product.id}.csv"
     assert sorted(p.name for p in output.iterdir()) == sorted([data_file.name, sidecar.name])
-    assert record["parameters"]["radius_arcsec"] == 1.0
-    assert record["parameters"]["name"] == NAMES_WITH_ODD_CHARACTERS
-    assert _only_product(cli["home"], NAMES_WITH_ODD_CHARACTERS).id == record["id"]
-    assert pq.read_metadata(data_file).num_rows == record["rows"]
+    assert len(pd.read_csv(data_file)) == product.rows > 0
 
 
-def test_quiet_prints_nothing_on_stderr(cli):
-    result = cli["results"]["quiet"]
+@pytest.mark.xfail(strict=True, reason=(
+    "library warnings (pandas 3.1 Pandas4Warning from lsdb/nested-pandas inside the Dask "
+    "tasks) reach stderr under --quiet/--json: cli.main installs no warning filter or "
+    "warnings.showwarning hook; without PYTHONWARNINGS it happens at random (thread race "
+    "on warnings.filters)"))
+def test_quiet_run_prints_nothing_at_all_on_stderr(cli):
+    result = cli["results"]["odd_name"]
     assert result.code == 0
     assert result.stderr == ""
-    product = _only_product(cli["home"], "quiet")
-    assert result.stdout == f"quiet_{product.id}: {product.rows} rows -> {product.files[0]}\n"
-    assert len(pd.read_csv(product.files[0])) == product.rows > 0
 
 
 def test_products_path_and_rm(cli):
     home = cli["home"]
-    product = _only_product(home, "quiet")
+    product = _only_product(home, ODD_NAME)
     data_file, sidecar = (Path(name) for name in product.files)
 
     path = tsmaker("products", "path", product.full_name, home=home)
@@ -424,12 +468,12 @@ def test_products_path_and_rm(cli):
 
     refused = tsmaker("products", "rm", product.full_name, home=home)
     assert_one_error_line(refused, 1, product.full_name, "--yes")
-    assert data_file.exists() and products_named(home, "quiet")
+    assert data_file.exists() and products_named(home, ODD_NAME)
 
     removed = tsmaker("products", "rm", str(product.id), "--yes", home=home)
     assert removed.code == 0, removed.stderr
     assert not data_file.exists() and not sidecar.exists()
-    assert products_named(home, "quiet") == []
+    assert products_named(home, ODD_NAME) == []
     gone = tsmaker("products", "path", product.full_name, home=home)
     assert_one_error_line(gone, 1, repr(product.full_name), "tsmaker products list")
 
@@ -472,7 +516,7 @@ def _flux_types_from_schema() -> dict[str, str]:
 
 
 def test_flux_types_of_dp1_equal_the_schema(cli):
-    result = cli["results"]["flux_types_json"]
+    result = cli["results"]["flux_types"]
     assert result.code == 0, result.stderr
     listed = {key: "".join(bands) for key, bands in json.loads(result.stdout).items()}
     assert listed == _flux_types_from_schema()
@@ -481,37 +525,67 @@ def test_flux_types_of_dp1_equal_the_schema(cli):
         "cModel", "free_cModel", "free_psf", "gaap0p7", "gaap1p0", "gaap1p5", "gaap2p5",
         "gaap3p0", "gaapOptimal", "gaapPsf", "kron", "psf", "sersic"])
     assert set(listed.values()) == {"ugrizy"}
-    table = cli["results"]["flux_types_table"]
-    assert table.code == 0
-    rows = [line.split("\t") for line in table.stdout.splitlines()]
-    assert rows[0] == ["flux_type", "bands"]
-    assert {row[0]: row[1] for row in rows[1:]} == listed
 
 
 # -------------------------------------------------------------------- help
 
 
-HELP_COMMANDS = [
-    [], ["run"], ["catalogs"], ["catalogs", "list"], ["catalogs", "show"],
-    ["catalogs", "remove"], ["catalogs", "flux-types"], ["catalogs", "add-object"],
-    ["catalogs", "add-redshift"], ["products"], ["products", "list"], ["products", "show"],
-    ["products", "path"], ["products", "rm"], ["products", "plot"], ["dust"],
-    ["dust", "status"], ["dust", "fetch"],
-]
+_HELP_DRIVER = """
+import contextlib, io, json, sys
+import typer
+from tsmaker.cli import app, main
+
+def walk(command, path):
+    yield path
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        yield from walk(sub, [*path, name])
+
+results = []
+for path in walk(typer.main.get_command(app), []):
+    out, err = io.StringIO(), io.StringIO()
+    sys.argv = ["tsmaker", *path, "--help"]
+    code = None
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main()
+        except SystemExit as stop:
+            code = stop.code
+    results.append({"path": " ".join(path), "code": code, "stdout": out.getvalue(),
+                    "stderr": err.getvalue()})
+json.dump(results, sys.stdout)
+"""
 
 
-def test_every_command_has_help_and_version(tmp_path):
-    cases = {" ".join(words) or "top": [*words, "--help"] for words in HELP_COMMANDS}
-    cases["version"] = ["--version"]
-    results = run_together(cases, tmp_path)
+def test_every_command_and_subcommand_has_help(tmp_path):
+    # One process walks the app's own command tree and runs main() for each --help.
+    environment = dict(os.environ, TSMAKER_HOME=str(tmp_path), COLUMNS="200")
+    finished = subprocess.run([sys.executable, "-c", _HELP_DRIVER], env=environment,
+                              capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
+    assert finished.returncode == 0, finished.stderr
+    results = {entry["path"]: entry for entry in json.loads(finished.stdout)}
+    assert {"", "run", "catalogs list", "catalogs show", "catalogs remove",
+            "catalogs flux-types", "catalogs add-object", "catalogs add-redshift",
+            "products list", "products show", "products path", "products rm", "products plot",
+            "dust status", "dust fetch"} <= set(results)
+    for path, entry in results.items():
+        assert entry["code"] == 0, (path, entry["stderr"])
+        assert entry["stderr"] == "", path
+        assert "Usage:" in entry["stdout"] and len(entry["stdout"]) > 200, path
+    assert "TSMAKER_HOME" in results[""]["stdout"]
+    for flag in ("--radius", "--flux-type", "--unique", "--workers", "--like"):
+        assert flag in results["run"]["stdout"]
+
+
+def test_help_and_version_as_real_processes(tmp_path):
     from tsmaker import __version__
 
-    assert results.pop("version").stdout == f"tsmaker {__version__}\n"
-    for key, result in results.items():
-        assert result.code == 0, (key, result.stderr)
-        assert "Usage:" in result.stdout and result.stderr == "", key
-    assert "TSMAKER_HOME" in results["top"].stdout
-    assert "--radius" in results["run"].stdout and "--flux-type" in results["run"].stdout
+    results = run_together({"help": ["--help"], "version": ["--version"],
+                            "run_help": ["run", "--help"]}, tmp_path)
+    assert results["version"].code == 0 and results["version"].stderr == ""
+    assert results["version"].stdout == f"tsmaker {__version__}\n"
+    for key in ("help", "run_help"):
+        assert results[key].code == 0 and results[key].stderr == ""
+        assert "Usage:" in results[key].stdout
 
 
 _IMPORT_PROBE = """

@@ -525,8 +525,11 @@ def main() -> None:
     except typer.Abort:
         error("aborted")
         sys.exit(1)
-    except _click_exceptions() as problem:
-        problem.show()
+    except _usage_exceptions() as problem:
+        if hasattr(problem, "show"):
+            problem.show()
+        else:
+            error(problem.format_message())
         sys.exit(problem.exit_code)
     except Exception as problem:  # an unexpected failure: one line unless debugging
         if settings.debug_enabled():
@@ -536,10 +539,15 @@ def main() -> None:
     sys.exit(0)
 
 
-def _click_exceptions() -> tuple[type[BaseException], ...]:
-    import click
+def _usage_exceptions() -> tuple[type[BaseException], ...]:
+    """Usage errors: typer's own (it vendors click) and click's, exit code 2."""
+    from typer.exceptions import TyperException
 
-    return (click.exceptions.ClickException,)
+    try:
+        import click
+    except ImportError:  # pragma: no cover - typer without click
+        return (TyperException,)
+    return (TyperException, click.exceptions.ClickException)
 
 
 if __name__ == "__main__":  # pragma: no cover
