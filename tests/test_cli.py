@@ -108,6 +108,8 @@ def closed_port() -> int:
 
 
 # ------------------------------------------------------------------------ inputs
+
+
 def oracle_collection(tmp_path_factory: pytest.TempPathFactory, partition_rows: int) -> Path:
     """The oracle's synthetic objects as a real HATS collection, written once per session
     (test_cli and test_reliability share it) and moved into place only when complete."""
@@ -118,7 +120,6 @@ def oracle_collection(tmp_path_factory: pytest.TempPathFactory, partition_rows: 
         write_collection(synthetic_catalogs()[0], staging, partition_rows=partition_rows)
         staging.rename(target)
     return target
-
 
 
 @dataclass(frozen=True)
@@ -325,10 +326,6 @@ USAGE_ERRORS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cli.main catches click.exceptions.ClickException, but typer 0.29 raises its vendored "
-    "typer._click.exceptions.ClickException: usage errors fall to the generic handler and "
-    "exit 1 as 'Error: UsageError: ...'"))
 def test_usage_errors_exit_2_without_traceback(tmp_path):
     results = run_together({key: args for key, (args, _) in USAGE_ERRORS.items()}, tmp_path)
     for key, (_, fragment) in USAGE_ERRORS.items():
@@ -404,14 +401,13 @@ def test_zero_matches_give_an_empty_done_product(cli):
     assert empty.dtypes.to_dict() == full.dtypes.to_dict()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "no notice says the product is empty: pipeline.execute_plan stores plan.notices only, "
-    "and nothing adds one when summary['rows'] == 0"))
 def test_zero_matches_say_so_in_a_notice(cli):
     record = json.loads(cli["results"]["zero_matches"].stdout)
     notices = record["summary"]["notices"]
-    assert any(re.search(r"\bno\b.*match|0 match", notice, re.IGNORECASE)
-               for notice in notices), notices
+    said = [notice for notice in notices
+            if re.search(r"\bempty\b|\bno\b.*\b(match|object)", notice, re.IGNORECASE)]
+    assert said, notices
+    assert "1 arcsec" in said[0], "the notice names the radius that found nothing"
 
 
 def test_json_prints_only_the_product_record(cli):
@@ -447,11 +443,6 @@ def test_quiet_run_with_path_separators_in_its_name(cli):
     assert len(pd.read_csv(data_file)) == product.rows > 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "library warnings (pandas 3.1 Pandas4Warning from lsdb/nested-pandas inside the Dask "
-    "tasks) reach stderr under --quiet/--json: cli.main installs no warning filter or "
-    "warnings.showwarning hook; without PYTHONWARNINGS it happens at random (thread race "
-    "on warnings.filters)"))
 def test_quiet_run_prints_nothing_at_all_on_stderr(cli):
     result = cli["results"]["odd_name"]
     assert result.code == 0

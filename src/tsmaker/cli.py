@@ -510,8 +510,10 @@ def main() -> None:
     from tsmaker.render import error
 
     signal.signal(signal.SIGTERM, _on_sigterm)
+    if not settings.debug_enabled():
+        _silence_library_warnings()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except TsmakerError as problem:
         if settings.debug_enabled():
             raise
@@ -536,7 +538,23 @@ def main() -> None:
             raise
         error(f"{type(problem).__name__}: {problem} (set {settings.ENV_DEBUG}=1 for a traceback)")
         sys.exit(1)
-    sys.exit(0)
+    if code == 130:  # typer turns Ctrl-C into a returned exit code
+        error("interrupted")
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _silence_library_warnings() -> None:
+    """Keep third-party deprecation chatter off stderr (it is not the user's to act on).
+
+    Replacing the display function works across Dask's threads, where filters set by
+    one library can race with another; worker processes get the same through
+    PYTHONWARNINGS. ``TSMAKER_DEBUG=1`` shows everything.
+    """
+    import os
+    import warnings
+
+    warnings.showwarning = lambda *args, **kwargs: None
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
 
 
 def _usage_exceptions() -> tuple[type[BaseException], ...]:

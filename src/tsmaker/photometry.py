@@ -47,7 +47,7 @@ def flux_err_to_mag_err(flux_njy: Any, flux_err_njy: Any) -> Any:
 
     flux = np.asarray(flux_njy, dtype=np.float64)
     error = np.asarray(flux_err_njy, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         return np.where(flux > 0, _MAG_ERR_FACTOR * error / flux, np.nan)
 
 

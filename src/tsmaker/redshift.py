@@ -8,12 +8,13 @@ Column roles
 Cleaning, in this order, each step counted in the report:
     1. ``specz_row`` (0-based row number in the file) is added, so every spec-z keeps
        an identity even without an id column.
-    2. rows with NaN coordinates are dropped; Dec outside [-90, 90] is refused;
+    2. rows with NaN or infinite coordinates are dropped; Dec outside [-90, 90] is refused;
        RA outside [0, 360) is wrapped into it; RA in hours or radians is refused
        (obvious cases) unless ``coord_unit`` says so, in which case it is converted.
     3. missing-redshift sentinels are dropped: NaN, z <= -0.5 (-1, -9.999, -99) and
        z >= 99 (99, 999). Stars with slightly negative z are kept.
-    4. ``z_min`` / ``z_max`` (inclusive), then the ``--where`` expression.
+    4. ``z_min`` / ``z_max`` (inclusive), then the ``--where`` expression. A catalog
+       left with no row is refused (with the count each step dropped).
 """
 
 from collections.abc import Mapping
