@@ -73,8 +73,9 @@ def render_markdown(results: dict[str, Any]) -> str:
 
     lines += ["## Fixed costs", ""]
     if "help" in results:
+        help_runs = ", ".join(format(r["wall_s"], ".3f") for r in results["help"]["runs"])
         lines.append(f"- `tsmaker --help`: {results['help']['wall_s']:.3f} s "
-                     f"(runs: {', '.join(format(r['wall_s'], '.3f') for r in results['help']['runs'])})")
+                     f"(runs: {help_runs})")
     if "fixed_overhead" in results:
         fo = results["fixed_overhead"]
         lines.append(f"- fixed overhead, `tsmaker run` on a 10-row spec-z catalog (warm): "

@@ -202,7 +202,7 @@ def run_triplet(scale: str, n_specz: int, k: int, repeats: int, env: dict) -> di
     record["check"] = compare_outputs({name: output_file(out) for name, out in
                                        last_out.items()})
     # Keep only the last outputs on disk.
-    for name, out_runs in runs.items():
+    for name in runs:
         for repeat in range(repeats - 1):
             shutil.rmtree(OUT_DIR / label / f"{name}_{repeat}", ignore_errors=True)
     return record
@@ -288,10 +288,6 @@ def machine() -> dict:
         "versions": versions,
         "load_average_at_start": os.getloadavg(),
     }
-
-
-def fmt(value: float, digits: int = 2) -> str:
-    return f"{value:.{digits}f}"
 
 
 def render(results: dict) -> str:

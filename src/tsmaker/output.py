@@ -16,10 +16,8 @@ from tsmaker.crossmatch import HEALPIX_COLUMN, MATCH_DISTANCE_COLUMN, MATCH_RANK
 
 def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
     """Run the match for ``plan``, write the product file at ``data_path``; return a summary."""
-    import dask
-
     from tsmaker.crossmatch import match_catalogs
-    from tsmaker.execution import open_executor
+    from tsmaker.execution import TaskGraph, open_executor, partition_tasks
     from tsmaker.partition import finish_partition
     from tsmaker.resolve import execution_settings
 
@@ -35,22 +33,20 @@ def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
         row_filters=plan.profile.row_filters,
         parameters=_match_parameters(parameters),
     )
-    tasks = []
+    tasks = TaskGraph({}, [])
     if matched is not None:
         pixels = matched.get_healpix_pixels()
         partitions = matched.to_delayed()
         order = sorted(range(len(pixels)), key=lambda i: _pixel_start(pixels[i]))
-        finish = dask.delayed(finish_partition, pure=True)
-        recipe = dask.delayed(plan.recipe, pure=True)
-        tasks = [finish(partitions[i], recipe) for i in order]
+        tasks = partition_tasks([partitions[i] for i in order], finish_partition, plan.recipe)
     settings = execution_settings(parameters.execution)
     statistics = _Statistics(plan.recipe.key_column, len(redshift.frame))
-    report("partitions", total=len(tasks))
-    report("step", text=f"Matching {len(tasks)} partitions")
+    report("partitions", total=len(tasks.keys))
+    report("step", text=f"Matching {len(tasks.keys)} partitions")
     with open_executor(settings) as executor:
         if parameters.output_format == "hats" and parameters.unique == "none":
             _write_hats_lazily(plan, matched, data_path, statistics)
-            summary = statistics.summary(len(tasks))
+            summary = statistics.summary(len(tasks.keys))
             summary["executor"] = executor.description
             return summary
         results = executor.ordered_results(tasks)
@@ -59,7 +55,7 @@ def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
         else:
             unique_counts = None
             _write_stream(plan, results, data_path, statistics, report)
-    summary = statistics.summary(len(tasks))
+    summary = statistics.summary(len(tasks.keys))
     if unique_counts is not None:
         summary["unique"] = unique_counts
     summary["executor"] = executor.description

@@ -7,8 +7,6 @@ everything that turns one partition of LSDB matches into rows of the product.
 from dataclasses import dataclass
 from typing import Any
 
-from tsmaker.crossmatch import rank_matches, sort_rows
-
 SPLIT_COLUMN = "is_training"
 
 
@@ -40,33 +38,55 @@ class PartitionRecipe:
 def finish_partition(frame: Any, recipe: PartitionRecipe, keep_index: bool = False) -> Any:
     """Rank, deredden, add magnitudes, flag the split, sort: one partition of matches.
 
-    Returns a plain pandas DataFrame in the documented row order, index dropped (or
-    kept as the spec-z ``_healpix_29`` index with ``keep_index``, for HATS output).
+    The work is done on numpy arrays: one sort gives both the documented row order and
+    the ranks, each column is converted from LSDB's Arrow types once, and one DataFrame
+    is built at the end. Returns the rows in the documented order with a plain index
+    (or the spec-z ``_healpix_29`` index with ``keep_index``, for HATS output).
     """
     import numpy as np
     import pandas as pd
 
+    from tsmaker.crossmatch import (
+        HEALPIX_COLUMN,
+        LSDB_DISTANCE_COLUMN,
+        MATCH_DISTANCE_COLUMN,
+        MATCH_RANK_COLUMN,
+        match_order,
+    )
     from tsmaker.photometry import add_photometry
     from tsmaker.split import training_flags
 
-    frame = pd.DataFrame(frame)
-    frame = rank_matches(frame, recipe.key_column, recipe.object_id_column)
+    if frame.index.name == HEALPIX_COLUMN:
+        healpix = np.asarray(frame.index.to_numpy(), dtype=np.int64)
+    else:
+        healpix = np.zeros(len(frame), dtype=np.int64)
+    distance = frame[LSDB_DISTANCE_COLUMN].to_numpy(dtype=np.float64)
+    object_ids = frame[recipe.object_id_column] if recipe.object_id_column else None
+    order, rank = match_order(healpix, frame[recipe.key_column], distance, object_ids)
+    known = dict(recipe.redshift_dtypes)
+    columns: dict[str, Any] = {
+        name: _plain_column(frame[name], known.get(name), order)
+        for name in frame.columns
+        if name != LSDB_DISTANCE_COLUMN
+    }
+    columns[MATCH_DISTANCE_COLUMN] = distance[order]
+    columns[MATCH_RANK_COLUMN] = rank
     ebv = None
     if recipe.dust == "catalog":
-        ebv = frame[EBV_COLUMN].to_numpy(dtype=np.float64, na_value=np.nan)
+        ebv = np.asarray(columns[EBV_COLUMN], dtype=np.float64)
     elif recipe.dust != "none":
         from tsmaker.dust import ebv_at
 
         ebv = ebv_at(
             recipe.dust,
-            frame[recipe.object_ra_column].to_numpy(dtype=np.float64),
-            frame[recipe.object_dec_column].to_numpy(dtype=np.float64),
+            np.asarray(columns[recipe.object_ra_column], dtype=np.float64),
+            np.asarray(columns[recipe.object_dec_column], dtype=np.float64),
             recipe.dust_location,
         )
-        frame[EBV_COLUMN] = ebv
+        columns[EBV_COLUMN] = ebv
     if recipe.flux_type is not None:
         add_photometry(
-            frame,
+            columns,
             flux_type=recipe.flux_type,
             bands=recipe.bands,
             magnitudes=recipe.magnitudes,
@@ -75,58 +95,47 @@ def finish_partition(frame: Any, recipe: PartitionRecipe, keep_index: bool = Fal
             extinction_coeffs=recipe.extinction_coeffs,
         )
     if recipe.split_fraction is not None:
-        frame[SPLIT_COLUMN] = training_flags(
-            frame[recipe.key_column], recipe.split_fraction, recipe.seed
+        columns[SPLIT_COLUMN] = training_flags(
+            columns[recipe.key_column], recipe.split_fraction, recipe.seed
         )
-    frame = sort_rows(frame, recipe.key_column, keep_index=keep_index)
-    if recipe.column_order:
-        frame = frame[[c for c in recipe.column_order if c in frame.columns]]
-    return numpy_dtypes(frame, dict(recipe.redshift_dtypes))
-
-
-def numpy_dtypes(frame: Any, known: dict[str, str]) -> Any:
-    """Replace LSDB's Arrow-backed dtypes by the plain ones users get from pandas.
-
-    Redshift columns get back their dtype in the input file; other Arrow columns become
-    numpy floats/ints/bools (object columns are never missing in a match), strings ``str``.
-    Every partition therefore has the same dtypes, whatever its values.
-    """
-    import pandas as pd
-    import pyarrow as pa
-
-    converted = {}
-    for name in frame.columns:
-        dtype = frame[name].dtype
-        if name in known:
-            if str(dtype) != known[name]:
-                converted[name] = known[name]
-            continue
-        if not isinstance(dtype, pd.ArrowDtype):
-            continue
-        arrow_type = dtype.pyarrow_dtype
-        if pa.types.is_floating(arrow_type) or pa.types.is_integer(arrow_type) or (
-            pa.types.is_boolean(arrow_type)
-        ):
-            if pa.types.is_floating(arrow_type) or not frame[name].array._pa_array.null_count:
-                converted[name] = arrow_type.to_pandas_dtype()
-            else:
-                converted[name] = "Int64" if pa.types.is_integer(arrow_type) else "boolean"
-        elif pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
-            converted[name] = "str"
-    if not converted:
-        return frame
-    result = frame.astype({k: v for k, v in converted.items()
-                           if not _is_float_dtype(v)})
-    for name, target in converted.items():
-        if _is_float_dtype(target):
-            result[name] = frame[name].to_numpy(dtype=target, na_value=float("nan"))
+    names = [c for c in recipe.column_order if c in columns] if recipe.column_order else list(
+        columns
+    )
+    result = pd.DataFrame({name: columns[name] for name in names})
+    if keep_index:
+        result.index = pd.Index(healpix[order], name=HEALPIX_COLUMN)
     return result
 
 
-def _is_float_dtype(dtype: Any) -> bool:
-    import numpy as np
+def _plain_column(series: Any, known_dtype: str | None, order: Any) -> Any:
+    """One column in row ``order`` with the dtype users get from pandas, not Arrow's.
 
-    try:
-        return np.dtype(dtype).kind == "f"
-    except TypeError:
-        return False
+    Redshift columns get back their dtype in the input file; other Arrow columns become
+    numpy floats/ints/bools (object columns are never missing in a match) or ``str``.
+    Every partition therefore has the same dtypes, whatever its values.
+    """
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    if known_dtype is not None:
+        try:
+            numpy_dtype = np.dtype(known_dtype)
+        except TypeError:
+            return series.take(order).astype(known_dtype).array
+        na_value = np.nan if numpy_dtype.kind == "f" else pd.NA
+        return series.to_numpy(dtype=numpy_dtype, na_value=na_value)[order]
+    dtype = series.dtype
+    if not isinstance(dtype, pd.ArrowDtype):
+        return series.to_numpy()[order]
+    arrow_type = dtype.pyarrow_dtype
+    if pa.types.is_floating(arrow_type):
+        return series.to_numpy(dtype=arrow_type.to_pandas_dtype(), na_value=np.nan)[order]
+    if pa.types.is_integer(arrow_type) or pa.types.is_boolean(arrow_type):
+        if not series.array._pa_array.null_count:
+            return series.to_numpy(dtype=arrow_type.to_pandas_dtype())[order]
+        nullable = "Int64" if pa.types.is_integer(arrow_type) else "boolean"
+        return series.take(order).astype(nullable).array
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return series.take(order).astype("str").array
+    return series.take(order).array

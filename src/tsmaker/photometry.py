@@ -77,7 +77,7 @@ def add_photometry(
 
     Parameters
     ----------
-    frame : pandas.DataFrame
+    frame : pandas.DataFrame or dict of arrays
         Rows with ``{band}_{flux_type}Flux`` and ``...FluxErr`` columns in nJy.
     flux_type : str
         e.g. ``cModel``.
@@ -99,12 +99,10 @@ def add_photometry(
     pandas.DataFrame
         The same frame.
     """
-    import numpy as np
-
     for band in bands:
         flux_name, error_name = f"{band}_{flux_type}Flux", f"{band}_{flux_type}FluxErr"
-        flux = frame[flux_name].to_numpy(dtype=np.float64, na_value=np.nan)
-        error = frame[error_name].to_numpy(dtype=np.float64, na_value=np.nan)
+        flux = _as_float(frame[flux_name])
+        error = _as_float(frame[error_name])
         suffix = ""
         if ebv is not None:
             if extinction_coeffs is None or band not in extinction_coeffs:
@@ -123,6 +121,15 @@ def add_photometry(
             frame[mag_name] = flux_to_mag(flux, zero_point)
             frame[mag_error_name] = flux_err_to_mag_err(flux, error)
     return frame
+
+
+def _as_float(values: Any) -> Any:
+    """float64 numpy array of a Series or array, missing values as NaN."""
+    import numpy as np
+
+    if hasattr(values, "to_numpy"):
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.asarray(values, dtype=np.float64)
 
 
 def parse_extinction_coeffs(text: str) -> dict[str, float]:
