@@ -47,11 +47,18 @@ def print_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title
 
 
 def print_record(record: Mapping[str, Any], title: str) -> None:
-    """One record as aligned ``key: value`` lines on stdout."""
+    """One record: a two-column rich table in a terminal, aligned lines when piped."""
     if stdout.is_terminal:
-        stdout.print(f"[bold]{title}[/bold]")
-    else:
-        sys.stdout.write(f"{title}\n")
+        table = Table(title=title, title_justify="left", show_header=False)
+        table.add_column("field", style="bold")
+        table.add_column("value", overflow="fold")
+        for key, value in record.items():
+            shown = json.dumps(value, default=str) if isinstance(value, dict | list) else (
+                _cell(value))
+            table.add_row(key, shown)
+        stdout.print(table)
+        return
+    sys.stdout.write(f"{title}\n")
     width = max((len(key) for key in record), default=0)
     for key, value in record.items():
         text = json.dumps(value, default=str) if isinstance(value, dict | list) else _cell(value)
