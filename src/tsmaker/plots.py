@@ -408,7 +408,7 @@ def _read_hats(path: Path, columns: list[str] | None) -> Any:
     import lsdb
     import pandas as pd
 
-    return pd.DataFrame(lsdb.open_catalog(path, columns=columns).compute())
+    return pd.DataFrame(lsdb.open_catalog(path, columns=columns).compute(progress_bar=False))
 
 
 _READERS = {

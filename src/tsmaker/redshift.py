@@ -102,7 +102,8 @@ def read_table(path: Path, columns: list[str] | None = None) -> Any:
         else:
             import lsdb
 
-            frame = pd.DataFrame(lsdb.open_catalog(path, columns=columns).compute())
+            catalog = lsdb.open_catalog(path, columns=columns)
+            frame = pd.DataFrame(catalog.compute(progress_bar=False))
             frame = frame.reset_index(drop=True)
     except InputError:
         raise
