@@ -141,3 +141,18 @@ def test_where_and_z_min_are_applied_after_sentinels():
     cleaned = clean_redshift_catalog(catalog, source="t", z_min=0.1, where="q >= 3")
     assert cleaned.frame["z"].tolist() == [1.0]
     assert cleaned.report["dropped_z_min"] == 1 and cleaned.report["dropped_where"] == 1
+
+
+def test_hats_redshift_catalog_reads_like_a_file(tmp_path, capfd):
+    import lsdb
+
+    frame = pd.DataFrame({"ra": [10.0, 20.5, 200.0], "dec": [-5.0, 0.0, 40.0],
+                          "z": [0.1, 0.2, 1.5], "specz_id": [3, 1, 2]})
+    lsdb.from_dataframe(frame, ra_column="ra", dec_column="dec", margin_threshold=None
+                        ).write_catalog(tmp_path / "specz_hats", progress_bar=False)
+    capfd.readouterr()
+    read = read_table(tmp_path / "specz_hats")
+    assert capfd.readouterr().err == ""  # no progress bar
+    pd.testing.assert_frame_equal(
+        read[frame.columns].sort_values("specz_id").reset_index(drop=True),
+        frame.sort_values("specz_id").reset_index(drop=True), check_dtype=False)
