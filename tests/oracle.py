@@ -1,6 +1,8 @@
 """Brute-force matching oracle and synthetic catalogs for the crossmatch tests."""
 
+import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -184,3 +186,15 @@ def partition_index(collection: Path, ra_deg, dec_deg) -> np.ndarray:
     index = compute_spatial_index(np.asarray(ra_deg, dtype=float),
                                   np.asarray(dec_deg, dtype=float))
     return np.searchsorted(starts, index, side="right") - 1
+
+
+def oracle_collection(tmp_path_factory: Any, partition_rows: int) -> Path:
+    """The oracle's synthetic objects as a real HATS collection, written once per session
+    (test_cli and test_reliability share it) and moved into place only when complete."""
+    target = tmp_path_factory.getbasetemp() / f"oracle_objects_{partition_rows}"
+    if not (target / "collection.properties").exists():
+        shutil.rmtree(target, ignore_errors=True)
+        staging = tmp_path_factory.mktemp("collection_staging") / target.name
+        write_collection(synthetic_catalogs()[0], staging, partition_rows=partition_rows)
+        staging.rename(target)
+    return target

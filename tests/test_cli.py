@@ -10,7 +10,6 @@ is started together on a small thread pool to keep the module fast.
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from conftest import DP1_COLLECTION, SAMPLES
-from oracle import brute_force_matches, synthetic_catalogs, write_collection
+from oracle import brute_force_matches, oracle_collection, synthetic_catalogs
 
 from tsmaker.registry import Registry
 
@@ -110,16 +109,6 @@ def closed_port() -> int:
 # ------------------------------------------------------------------------ inputs
 
 
-def oracle_collection(tmp_path_factory: pytest.TempPathFactory, partition_rows: int) -> Path:
-    """The oracle's synthetic objects as a real HATS collection, written once per session
-    (test_cli and test_reliability share it) and moved into place only when complete."""
-    target = tmp_path_factory.getbasetemp() / f"oracle_objects_{partition_rows}"
-    if not (target / "collection.properties").exists():
-        shutil.rmtree(target, ignore_errors=True)
-        staging = tmp_path_factory.mktemp("collection_staging") / target.name
-        write_collection(synthetic_catalogs()[0], staging, partition_rows=partition_rows)
-        staging.rename(target)
-    return target
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ import json
 import math
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from oracle import synthetic_catalogs, write_collection
+from oracle import oracle_collection, synthetic_catalogs
 
 from tsmaker.photometry import flux_err_to_mag_err, flux_to_mag
 from tsmaker.redshift import RedshiftCatalog, clean_redshift_catalog
@@ -111,16 +110,6 @@ def read_rows(product) -> pd.DataFrame:
 # ------------------------------------------------------------------------ inputs
 
 
-def oracle_collection(tmp_path_factory: pytest.TempPathFactory, partition_rows: int) -> Path:
-    """The oracle's synthetic objects as a real HATS collection, written once per session
-    (test_cli and test_reliability share it) and moved into place only when complete."""
-    target = tmp_path_factory.getbasetemp() / f"oracle_objects_{partition_rows}"
-    if not (target / "collection.properties").exists():
-        shutil.rmtree(target, ignore_errors=True)
-        staging = tmp_path_factory.mktemp("collection_staging") / target.name
-        write_collection(synthetic_catalogs()[0], staging, partition_rows=partition_rows)
-        staging.rename(target)
-    return target
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,7 @@ class ColumnSpec:
     unit: str | None
 
 
-class TableWriter:
+class TableWriter(ABC):
     """Base class of the streaming writers; one subclass per output format.
 
     Parameters
@@ -245,21 +246,21 @@ class TableWriter:
 
     # ------------------------------------------------------ hooks for subclasses
 
+    @abstractmethod
     def _start(self, first_frame: pd.DataFrame) -> None:
         """Prepare the format from the first batch (columns and dtypes are fixed)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _write_batch(self, frame: pd.DataFrame) -> None:
         """Append one batch whose columns and dtypes match the first batch."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _finish(self) -> None:
         """Complete and close the temporary file; the base class fsyncs and renames."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _release(self) -> None:
         """Close any open handle without finishing the file (used by ``abort``)."""
-        raise NotImplementedError
 
     # ----------------------------------------------------------------- helpers
 
