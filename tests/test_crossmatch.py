@@ -172,3 +172,15 @@ def test_select_unique_closest_rules_and_ties():
     # (nearest), losing obj 12; obj 13: tie at 0.7, key 4 has the better flag.
     assert sorted(kept) == [[1, 11], [2, 10], [4, 13], [5, 14]]
     assert counts == {"removed_duplicate_objects": 2, "removed_duplicate_specz": 1}
+
+
+def test_select_unique_closest_with_lower_flags_better():
+    # DESI-like ZWARN: 0 is best. Two spec-z at the same distance from one object.
+    pairs = pd.DataFrame({"key": [1, 2], "obj": [10, 10],
+                          "match_distance_arcsec": [0.4, 0.4], "zwarn": [4, 0]})
+    keep, _ = select_unique_closest(pairs, key_column="key", object_column="obj",
+                                    flag_column="zwarn", higher_flag_is_better=False)
+    assert pairs[keep]["key"].tolist() == [2]
+    keep, _ = select_unique_closest(pairs, key_column="key", object_column="obj",
+                                    flag_column="zwarn")
+    assert pairs[keep]["key"].tolist() == [1]

@@ -109,6 +109,9 @@ def run(
     unique: Annotated[str | None, typer.Option(
         help="none, or closest: each object and each spec-z at most once. [default: none]",
         rich_help_panel=_SELECT)] = None,
+    z_flag_better: Annotated[str | None, typer.Option(
+        help="Better quality flags are higher (2dFLenS, OzDES) or lower (DESI ZWARN); breaks "
+        "--unique ties. [default: higher]", rich_help_panel=_SELECT)] = None,
     split: Annotated[float | None, typer.Option(
         help="Fraction of spec-z flagged is_training (0-1).", rich_help_panel=_SELECT)] = None,
     seed: Annotated[int | None, typer.Option(
@@ -131,7 +134,7 @@ def run(
                                           rich_help_panel=_COLUMNS)] = None,
     z_err: Annotated[str | None, typer.Option(help="Redshift error column.",
                                               rich_help_panel=_COLUMNS)] = None,
-    z_flag: Annotated[str | None, typer.Option(help="Quality flag column (higher = better).",
+    z_flag: Annotated[str | None, typer.Option(help="Quality flag column (see --z-flag-better).",
                                                rich_help_panel=_COLUMNS)] = None,
     id_: Annotated[str | None, typer.Option("--id", help="Unique spec-z id column.",
                                             rich_help_panel=_COLUMNS)] = None,
@@ -187,6 +190,7 @@ def run(
         "radius": radius, "neighbors": neighbors, "flux_type": flux_type, "mag": mag,
         "zero_point": zero_point, "dust": dust,
         "dust_dir": str(dust_dir) if dust_dir else None, "unique": unique, "split": split,
+        "z_flag_better": z_flag_better,
         "seed": seed, "where": where, "z_min": z_min, "z_max": z_max,
         "keep_sentinels": keep_sentinels, "ra": ra, "dec": dec, "z": z, "z_err": z_err,
         "z_flag": z_flag, "id": id_, "coord_unit": coord_unit,

@@ -201,13 +201,16 @@ def select_unique_closest(
     object_column: str,
     flag_column: str | None = None,
     z_err_column: str | None = None,
+    higher_flag_is_better: bool = True,
 ) -> tuple[Any, dict[str, int]]:
     """Choose the rows that keep every object and every spec-z at most once.
 
     Rules, applied in this order over the whole catalog (so across partitions):
 
     1. each object keeps one spec-z: the nearest; ties go to the better quality flag
-       (higher is better), then the smaller redshift error, then the smaller spec-z key;
+       (higher is better, as in 2dFLenS/OzDES, unless ``higher_flag_is_better`` is
+       False, as for DESI's ZWARN), then the smaller redshift error, then the smaller
+       spec-z key;
     2. each spec-z then keeps one object: the nearest of those left (ties: smaller
        object id).
 
@@ -220,6 +223,8 @@ def select_unique_closest(
         Spec-z key and object id columns.
     flag_column, z_err_column : str, optional
         Quality flag and redshift error columns used to break ties.
+    higher_flag_is_better : bool
+        Direction of the quality flag.
 
     Returns
     -------
@@ -236,7 +241,7 @@ def select_unique_closest(
     ascending = [True, True]
     if flag_column:
         by.append(flag_column)
-        ascending.append(False)
+        ascending.append(not higher_flag_is_better)
     if z_err_column:
         by.append(z_err_column)
         ascending.append(True)

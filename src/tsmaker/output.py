@@ -198,6 +198,7 @@ def _write_unique(
             keep, counts = select_unique_closest(
                 pairs, key_column=key, object_column=object_id,
                 flag_column=roles.get("z_flag"), z_err_column=roles.get("z_err"),
+                higher_flag_is_better=plan.parameters.z_flag_better == "higher",
             )
         sizes = [int((pairs["_part"] == i).sum()) for i in range(len(part_paths))] if (
             pairs is not None) else []

@@ -17,6 +17,7 @@ from tsmaker.errors import InputError
 OUTPUT_FORMATS: tuple[str, ...] = ("parquet", "csv", "fits", "hdf5", "hats")
 DUST_CHOICES: tuple[str, ...] = ("none", "catalog", "sfd", "csfd", "planck", "planck-gnilc")
 UNIQUE_CHOICES: tuple[str, ...] = ("none", "closest")
+FLAG_ORDER_CHOICES: tuple[str, ...] = ("higher", "lower")
 
 #: Command-line flag name (without dashes, dashes as underscores) -> RunParameters field.
 FLAG_TO_FIELD: dict[str, str] = {
@@ -66,6 +67,8 @@ class RunParameters:
     """R_band overrides, merged over the profile's."""
     unique: str = "none"
     """``closest``: every object and every spec-z at most once."""
+    z_flag_better: str = "higher"
+    """Which quality-flag values are better, for ``--unique`` ties: higher or lower."""
     split_fraction: float | None = None
     """Fraction of spec-z flagged ``is_training``."""
     seed: int = 0
@@ -99,6 +102,7 @@ class RunParameters:
         _check_choice(self.output_format, OUTPUT_FORMATS, "--format")
         _check_choice(self.dust, DUST_CHOICES, "--dust")
         _check_choice(self.unique, UNIQUE_CHOICES, "--unique")
+        _check_choice(self.z_flag_better, FLAG_ORDER_CHOICES, "--z-flag-better")
         if self.split_fraction is not None and not 0.0 < self.split_fraction < 1.0:
             raise InputError(
                 f"--split {self.split_fraction} must be between 0 and 1 (exclusive), "
