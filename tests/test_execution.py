@@ -504,6 +504,7 @@ def test_possible_settings_pass() -> None:
         ExecutionSettings(workers=2, threads_per_worker=1, memory_limit="1GB", in_flight=1),
         ExecutionSettings(scheduler="tcp://127.0.0.1:8786"),
         ExecutionSettings(scheduler="127.0.0.1:8786"),
+        ExecutionSettings(scheduler="inproc://10.0.0.1/123/1"),
         ExecutionSettings(slurm=SlurmSettings(jobs=1)),
     ):
         settings.validate()

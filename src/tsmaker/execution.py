@@ -102,6 +102,8 @@ def _check_scheduler_address(address: str) -> None:
     """
     from distributed.comm.addressing import get_address_host_port
 
+    if "://" in address and not address.startswith(("tcp://", "tls://")):
+        return  # inproc://, ucx://, ws://...: no host:port to check here
     try:
         get_address_host_port(address)
     except ValueError as error:
