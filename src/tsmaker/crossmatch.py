@@ -109,9 +109,10 @@ def match_catalogs(
     """
     import lsdb
 
-    from tsmaker.compile_cache import enable_numba_caching
+    from tsmaker.compile_cache import enable_numba_caching, register_cheap_sizeof
 
     enable_numba_caching()
+    register_cheap_sizeof()
     redshift_catalog = lsdb.from_dataframe(
         redshift_frame,
         ra_column=ra_column,

@@ -46,6 +46,7 @@ def finish_partition(frame: Any, recipe: PartitionRecipe, keep_index: bool = Fal
     import numpy as np
     import pandas as pd
 
+    from tsmaker.compile_cache import register_cheap_sizeof
     from tsmaker.crossmatch import (
         HEALPIX_COLUMN,
         LSDB_DISTANCE_COLUMN,
@@ -56,6 +57,7 @@ def finish_partition(frame: Any, recipe: PartitionRecipe, keep_index: bool = Fal
     from tsmaker.photometry import add_photometry
     from tsmaker.split import training_flags
 
+    register_cheap_sizeof()  # on a Dask worker, for the partitions that follow
     if frame.index.name == HEALPIX_COLUMN:
         healpix = np.asarray(frame.index.to_numpy(), dtype=np.int64)
     else:
