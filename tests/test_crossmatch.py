@@ -144,6 +144,9 @@ def test_zero_matches_gives_an_empty_product_with_all_columns(catalogs, tmp_path
     assert product.status == "done"
     assert product.rows == 0 and len(result) == 0
     assert {"specz_id", "objectId", "g_cModelMag", "match_rank"} <= set(result.columns)
+    # the object columns keep the catalog's types even with no row to infer them from
+    assert str(result["objectId"].dtype) == "int64"
+    assert str(result["g_cModelFlux"].dtype) == "float32"
     assert product.summary["matched_fraction"] == 0.0
 
 

@@ -179,6 +179,8 @@ class ObjectCatalogInfo:
     margin_threshold_arcsec: float | None
     fingerprint: dict[str, Any]
     """Properties that change when the catalog does (rows, creation date, size)."""
+    schema: Any = None
+    """The catalog's pyarrow schema (column types), as its metadata gives it."""
 
 
 def read_object_catalog_info(location: str) -> ObjectCatalogInfo:
@@ -259,6 +261,7 @@ def read_object_catalog_info(location: str) -> ObjectCatalogInfo:
         margin_path=margin_path,
         margin_threshold_arcsec=margin_threshold_arcsec,
         fingerprint=fingerprint,
+        schema=schema,
     )
 
 

@@ -119,21 +119,15 @@ class _Statistics:
 def _empty_frame(plan: Any) -> Any:
     """A zero-row frame with the product's columns and dtypes (for an empty product)."""
     import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from tsmaker.partition import finish_partition
 
     redshift = plan.redshift.frame.iloc[:0]
-    schema_path = Path(plan.object_info.catalog_path) / "dataset" / "_common_metadata"
-    object_columns = {}
-    try:
-        schema = pq.read_schema(schema_path)
-        for name in plan.object_columns:
-            field = schema.field(name)
-            object_columns[name] = pd.Series([], dtype=field.type.to_pandas_dtype())
-    except (OSError, KeyError, pa.ArrowException, NotImplementedError):
-        object_columns = {name: pd.Series([], dtype="float64") for name in plan.object_columns}
+    schema = plan.object_info.schema
+    object_columns = {
+        name: pd.Series([], dtype=schema.field(name).type.to_pandas_dtype())
+        for name in plan.object_columns
+    }
     frame = pd.concat([redshift.reset_index(drop=True), pd.DataFrame(object_columns)], axis=1)
     frame["_dist_arcsec"] = pd.Series([], dtype="float64")
     frame.index = pd.Index([], dtype="int64", name=HEALPIX_COLUMN)
