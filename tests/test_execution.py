@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import dask
 import numpy as np
 import pandas as pd
 import pytest
@@ -34,7 +33,13 @@ from typer.testing import CliRunner
 
 from tsmaker.cli import app
 from tsmaker.errors import CatalogError, InputError
-from tsmaker.execution import ExecutionSettings, Executor, SlurmSettings, slurm_job_script
+from tsmaker.execution import (
+    ExecutionSettings,
+    Executor,
+    PartitionTask,
+    SlurmSettings,
+    slurm_job_script,
+)
 from tsmaker.pipeline import make_training_set
 from tsmaker.registry import Registry
 
@@ -263,11 +268,51 @@ class _RecordingHandler(http.server.SimpleHTTPRequestHandler):
         return None
 
 
-@pytest.fixture(scope="module")
-def http_collection(inputs: Inputs) -> Iterator[tuple[str, list[tuple[str, int]]]]:
-    """The collection's parent folder over http://127.0.0.1:PORT/ (no TLS, no auth)."""
-    requests: list[tuple[str, int]] = []
-    handler = type("Handler", (_RecordingHandler,), {"requests": requests})
+class _Requests(list):
+    """The request lines and status codes a test server saw, and how it served."""
+
+    kind = "whole_files"
+
+
+class _RangeHandler(_RecordingHandler):
+    """Also answers ``Range: bytes=a-b`` with 206, as real web servers and S3 do."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        wanted = self.headers.get("Range")
+        path = self.translate_path(self.path)
+        if not wanted or not wanted.startswith("bytes=") or not os.path.isfile(path):
+            super().do_GET()
+            return
+        size = os.path.getsize(path)
+        first_text, _, last_text = wanted.removeprefix("bytes=").partition("-")
+        if first_text:
+            first, last = int(first_text), min(int(last_text or size - 1), size - 1)
+        else:  # a suffix: the last N bytes
+            first, last = max(size - int(last_text), 0), size - 1
+        with open(path, "rb") as handle:
+            handle.seek(first)
+            body = handle.read(last - first + 1)
+        self.send_response(206)
+        self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture(scope="module", params=["ranges", "whole_files"])
+def http_collection(
+    inputs: Inputs, request: pytest.FixtureRequest
+) -> Iterator[tuple[str, list[tuple[str, int]]]]:
+    """The collection's parent folder over http://127.0.0.1:PORT/ (no TLS, no auth).
+
+    Served once with byte ranges (how web servers and S3 serve HATS) and once by a
+    server that only sends whole files.
+    """
+    requests = _Requests()
+    requests.kind = request.param
+    base = _RangeHandler if request.param == "ranges" else _RecordingHandler
+    handler = type("Handler", (base,), {"requests": requests})
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0),
         functools.partial(handler, directory=str(inputs.collection.parent)),
@@ -301,6 +346,12 @@ def test_collection_over_http_gives_the_same_rows(
     # hats reads named files only: no directory listing is ever asked for.
     assert not [path for path in paths if path.split("?")[0].endswith("/")]
     assert ("GET /" + COLLECTION_NAME + "/collection.properties HTTP/1.1", 200) in requests
+    partial = [line for line, code in requests if code == 206 and "/dataset/Norder=" in line]
+    if requests.kind == "ranges":
+        # Only the footer and the columns read were fetched from each partition file.
+        assert partial
+    else:
+        assert not partial
 
 
 def _free_port() -> int:
@@ -393,7 +444,7 @@ def test_threaded_results_stream_without_accumulating() -> None:
     executor = Executor(None, threads=4)
     window = executor.window()
     delays = random.Random(5).choices([0.0, 0.001, 0.004], k=200)
-    tasks = [dask.delayed(_big_frame, pure=False)(i, d) for i, d in enumerate(delays)]
+    tasks = [PartitionTask(_big_frame, (i, d)) for i, d in enumerate(delays)]
     # Warm up so that imports made by the first compute are not counted.
     for _ in executor.ordered_results(tasks[:window]):
         pass
@@ -426,7 +477,7 @@ def _timed(index: int, delay_seconds: float) -> tuple[int, float, float]:
 def _check_order_and_window(executor: Executor, count: int) -> None:
     """Results come in task order although tasks finish out of order, within the window."""
     delays = [random.Random(7 + i).uniform(0.0, 0.03) for i in range(count)]
-    tasks = [dask.delayed(_timed, pure=False)(i, d) for i, d in enumerate(delays)]
+    tasks = [PartitionTask(_timed, (i, d)) for i, d in enumerate(delays)]
     results = []
     asked_at = []
     stream = executor.ordered_results(tasks)

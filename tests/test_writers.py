@@ -18,7 +18,7 @@ from astropy.table import Table
 from astropy.utils.exceptions import AstropyUserWarning
 
 from tsmaker.errors import InputError
-from tsmaker.writers import WRITERS, TableWriter, writer_for
+from tsmaker.writers import WRITERS, ParquetWriter, TableWriter, writer_for
 
 UNITS = {"ra": "deg", "match_distance": "arcsec", "flux_g": "nJy", "mag_g": "mag"}
 PARAMETERS = {
@@ -120,6 +120,24 @@ def expected() -> pd.DataFrame:
 # ----------------------------------------------------------------------- Parquet
 
 
+def test_parquet_row_groups_gather_batches_up_to_the_row_group_size(tmp_path):
+    class SmallGroups(ParquetWriter):
+        row_group_rows = 10
+
+    path = tmp_path / "groups.parquet"
+    batches = make_batches()  # 7, 0, 5, 9 rows
+    with SmallGroups(path) as writer:
+        for batch in batches:
+            writer.write(batch)
+
+    metadata = pq.ParquetFile(path).metadata
+    # 7 rows wait; +5 reach 12 >= 10 and are written; the last 9 are written at close.
+    sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+    assert sizes == [12, 9]
+    expected = pd.concat(batches, ignore_index=True)
+    assert pd.read_parquet(path)["objectId"].tolist() == expected["objectId"].tolist()
+
+
 def test_parquet_round_trip_with_pandas_and_pyarrow(tmp_path, expected):
     path = write_product("parquet", tmp_path)
 
@@ -132,7 +150,8 @@ def test_parquet_round_trip_with_pandas_and_pyarrow(tmp_path, expected):
         assert canonical(frame[name].tolist()) == expected_values(expected, name), name
 
     parquet_file = pq.ParquetFile(path)
-    assert parquet_file.metadata.num_row_groups == 3  # the empty batch adds none
+    # Small batches are gathered into one row group (the empty batch adds nothing).
+    assert parquet_file.metadata.num_row_groups == 1
     schema = parquet_file.schema_arrow
     assert json.loads(schema.metadata[b"tsmaker"]) == PARAMETERS
     for name in expected.columns:

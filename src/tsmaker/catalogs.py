@@ -181,6 +181,8 @@ class ObjectCatalogInfo:
     """Properties that change when the catalog does (rows, creation date, size)."""
     schema: Any = None
     """The catalog's pyarrow schema (column types), as its metadata gives it."""
+    files: Any = None
+    """The catalog's files (:class:`tsmaker.hats_files.ObjectCatalogFiles`)."""
 
 
 def read_object_catalog_info(location: str) -> ObjectCatalogInfo:
@@ -196,72 +198,56 @@ def read_object_catalog_info(location: str) -> ObjectCatalogInfo:
     CatalogError
         If the location does not exist, does not answer, or is not HATS.
     """
-    import hats
-    from hats.catalog import CatalogCollection
+    from tsmaker.hats_files import open_object_catalog
 
-    is_url = "://" in location and not location.startswith("file://")
-    if not is_url:
-        from pathlib import Path
-
-        local = Path(location.removeprefix("file://")).expanduser()
-        if not local.exists():
-            raise CatalogError(f"object catalog path {location!r} does not exist; check it")
-        if not any((local / name).exists() for name in ("hats.properties",
-                                                         "collection.properties")):
-            raise CatalogError(
-                f"{location!r} is not a HATS catalog or collection (no hats.properties or "
-                "collection.properties); point --object at the folder that holds one"
-            )
     try:
-        loaded = hats.read_hats(location, read_moc=False)
+        files = open_object_catalog(location)
+        catalog = files.main
+        margin_threshold_arcsec = (
+            files.margin.margin_threshold_arcsec if files.margin is not None else None
+        )
+        schema = catalog.schema()
+    except CatalogError:
+        raise
     except FileNotFoundError as error:
         raise CatalogError(
             f"object catalog {location!r} was not found or does not answer "
             f"({_first_line(error)}); check the path or URL"
         ) from error
-    except Exception as error:  # hats raises several types for non-HATS folders
+    except Exception as error:  # pyarrow, fsspec and aiohttp raise several types
         raise CatalogError(
             f"{location!r} is not a readable HATS catalog or collection "
             f"({_first_line(error)}); point --object at the folder holding "
             "collection.properties or hats.properties"
         ) from error
-    margin_path = None
-    margin_threshold_arcsec = None
-    if isinstance(loaded, CatalogCollection):
-        catalog = loaded.main_catalog
-        catalog_path = str(loaded.main_catalog_dir)
-        if loaded.default_margin_catalog_dir is not None:
-            margin_path = str(loaded.default_margin_catalog_dir)
-            margin = hats.read_hats(margin_path, read_moc=False)
-            margin_threshold_arcsec = float(margin.catalog_info.margin_threshold)
-    else:
-        catalog = loaded
-        catalog_path = location
-    if not hasattr(catalog, "get_healpix_pixels") or catalog.catalog_info.ra_column is None:
+    if catalog.properties.get("dataproduct_type") not in ("object", "source", None) or (
+        catalog.ra_column is None
+    ):
+        kind = catalog.properties.get("dataproduct_type", "catalog")
         raise CatalogError(
-            f"{location!r} is a HATS {type(catalog).__name__} without sky coordinates; "
+            f"{location!r} is a HATS {kind} catalog without sky coordinates; "
             "an object catalog must be a HATS object catalog or collection"
         )
-    schema = catalog.schema
-    columns = tuple(schema.names) if schema is not None else ()
-    info = catalog.catalog_info
+    properties = catalog.properties
     fingerprint = {
-        "hats_nrows": info.total_rows,
-        "hats_creation_date": getattr(info, "hats_creation_date", None),
-        "hats_estsize": getattr(info, "hats_estsize", None),
-        "partitions": len(catalog.get_healpix_pixels()),
+        "hats_nrows": catalog.total_rows,
+        "hats_creation_date": properties.get("hats_creation_date"),
+        "hats_estsize": int(properties["hats_estsize"]) if properties.get("hats_estsize")
+        else None,
+        "partitions": len(catalog.pixels),
     }
     return ObjectCatalogInfo(
         location=location,
-        catalog_path=catalog_path,
-        columns=columns,
-        ra_column=info.ra_column,
-        dec_column=info.dec_column,
-        total_rows=info.total_rows,
-        margin_path=margin_path,
+        catalog_path=catalog.location.describe(),
+        columns=tuple(schema.names) if schema is not None else (),
+        ra_column=catalog.ra_column,
+        dec_column=catalog.dec_column,
+        total_rows=catalog.total_rows,
+        margin_path=files.margin.location.describe() if files.margin is not None else None,
         margin_threshold_arcsec=margin_threshold_arcsec,
         fingerprint=fingerprint,
         schema=schema,
+        files=files,
     )
 
 

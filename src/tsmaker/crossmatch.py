@@ -1,8 +1,11 @@
-"""LSDB crossmatch of a redshift catalog against an object catalog, ranking, de-duplication.
+"""Crossmatch of a redshift catalog against a HATS object catalog, ranking, de-duplication.
 
-The redshift catalog is the left side, so every output row belongs to the partition
-of its spec-z position; the object catalog (right) brings its margin cache, so a
-spec-z near a partition edge still finds objects across it. The k nearest objects
+The redshift catalog is split over the object catalog's HEALPix partitions, so every
+output row belongs to the partition of its spec-z position; each partition is read
+with its margin cache, so a spec-z near a partition edge still finds objects across
+it. This is LSDB's crossmatch (left catalog without margin, right catalog with one),
+done per partition on pyarrow tables: the tests check it against a brute-force oracle
+and against ``lsdb.Catalog.crossmatch`` itself. The k nearest objects
 within the radius are kept, each with ``match_distance_arcsec`` and ``match_rank``
 (1 = nearest; ties in distance are broken by the object id).
 """
@@ -17,7 +20,6 @@ MATCH_DISTANCE_COLUMN = "match_distance_arcsec"
 MATCH_RANK_COLUMN = "match_rank"
 SPECZ_SUFFIX = "_specz"
 HEALPIX_COLUMN = "_healpix_29"
-LSDB_DISTANCE_COLUMN = "_dist_arcsec"
 
 
 @dataclass(frozen=True)
@@ -75,72 +77,358 @@ def reserved_redshift_renames(
     return renames
 
 
-def match_catalogs(
+def healpix29(ra_deg: Any, dec_deg: Any) -> Any:
+    """HEALPix order-29 nested index of each position (hats' ``_healpix_29``).
+
+    Computed with cdshealpix, as hats does, so the values equal the ``_healpix_29``
+    column LSDB and hats-import write.
+
+    Examples
+    --------
+    >>> healpix29([0.0, 45.0], [0.0, 89.9]).tolist()
+    [1369094286720630784, 288229547491246896]
+    """
+    import numpy as np
+    from astropy.coordinates import Latitude, Longitude
+    from cdshealpix.nested import lonlat_to_healpix
+
+    ra = Longitude(np.asarray(ra_deg, dtype=np.float64), unit="deg")
+    dec = Latitude(np.asarray(dec_deg, dtype=np.float64), unit="deg")
+    return np.asarray(lonlat_to_healpix(ra, dec, 29), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class PixelMatcher:
+    """What every partition's task shares: which columns to read and how to match."""
+
+    object_columns: tuple[str, ...]
+    """Object columns read (the coordinates among them)."""
+    row_filters: tuple[tuple[str, str, Any], ...]
+    """Parquet filters pushed down to the reader (e.g. ``detect_isPrimary == True``)."""
+    object_ra_column: str
+    object_dec_column: str
+    object_id_column: str | None
+    """Breaks ties in distance; None when the catalog has no id column."""
+    redshift_ra_column: str
+    redshift_dec_column: str
+    parameters: MatchParameters
+
+    def read_objects(self, files: Sequence[Any]) -> Any:
+        """One pyarrow Table of the given partition files (a partition and its margin).
+
+        Only ``object_columns`` are decoded; rows failing ``row_filters`` are dropped
+        (a filter column not among them is read for the filter, then left out).
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        wanted = list(self.object_columns)
+        filter_columns = [column for column, _, _ in self.row_filters if column not in wanted]
+        tables = []
+        for file in files:
+            # ParquetFile.read skips pyarrow.dataset's discovery (half the cost of a
+            # small file), and an open local file skips resolving its filesystem; one
+            # thread per file, since partitions are read in parallel already.
+            if file.filesystem is None:
+                with pa.OSFile(file.path) as source:
+                    table = pq.ParquetFile(source).read(
+                        columns=wanted + filter_columns, use_threads=False
+                    )
+            else:
+                table = _read_remote(file, wanted + filter_columns)
+            if self.row_filters:
+                table = table.filter(pq.filters_to_expression(list(self.row_filters)))
+                table = table.select(wanted)
+            tables.append(table)
+        if len(tables) == 1:
+            return tables[0]
+        return pa.concat_tables(tables, promote_options="permissive")
+
+
+def _read_remote(file: Any, columns: list[str]) -> Any:
+    """Read columns of a Parquet file at a URL: byte ranges, or the whole file.
+
+    Byte ranges fetch only the footer and the columns read (a small part of a DP1
+    file); a server that cannot send ranges gets one plain download instead.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(file.path, filesystem=file.filesystem).read(
+            columns=columns, use_threads=False
+        )
+    except ValueError as error:
+        if "range requests" not in str(error):
+            raise
+    whole = pa.py_buffer(file.filesystem.cat_file(file.path))
+    return pq.ParquetFile(pa.BufferReader(whole)).read(columns=columns, use_threads=False)
+
+
+@dataclass(frozen=True)
+class PixelMatch:
+    """One object partition and the spec-z that fall inside it: one task."""
+
+    order: int
+    pixel: int
+    files: tuple[Any, ...]
+    """The partition's Parquet file and, when it has one, its margin file."""
+    redshift_rows: Any
+    """The spec-z inside the pixel (pandas.DataFrame indexed by ``_healpix_29``)."""
+
+    @property
+    def first_healpix29(self) -> int:
+        """First order-29 index inside the pixel: sorts tasks in sky order."""
+        return self.pixel << (2 * (29 - self.order))
+
+
+def plan_pixel_matches(
     redshift_frame: Any,
     *,
     ra_column: str,
     dec_column: str,
-    object_location: str,
-    object_columns: list[str],
-    row_filters: Sequence[tuple[str, str, Any]],
-    parameters: MatchParameters,
-) -> Any:
-    """Build (lazily) the LSDB crossmatch of a redshift frame with an object catalog.
+    object_files: Any,
+    radius_arcsec: float,
+) -> list[PixelMatch]:
+    """Split the redshift catalog over the object catalog's partitions, in sky order.
+
+    Each spec-z goes to the object partition whose pixel contains it (HATS pixels are
+    disjoint); the partition's margin file brings the objects just across its edges,
+    so every object within the margin threshold of the spec-z is read with it. The
+    margin file is read only when some spec-z of the partition lies within
+    ``radius_arcsec`` of the pixel's edge (:func:`disc_leaves_pixel`), and partitions
+    without spec-z are never read.
 
     Parameters
     ----------
     redshift_frame : pandas.DataFrame
-        The cleaned redshift catalog (left side).
+        The cleaned redshift catalog.
     ra_column, dec_column : str
         Its coordinate columns, in degrees.
-    object_location : str
-        Path or URL of the object HATS catalog or collection.
-    object_columns : list of str
-        The only object columns read.
-    row_filters : sequence of (column, op, value)
-        Parquet filters pushed down to the object catalog reader.
-    parameters : MatchParameters
-        Radius and number of neighbours.
+    object_files : tsmaker.hats_files.ObjectCatalogFiles
+        The object catalog and its margin cache.
+    radius_arcsec : float
+        The match radius (at most the margin threshold).
 
     Returns
     -------
-    lsdb.Catalog or None
-        The lazy crossmatch, or None when the two catalogs do not overlap on the sky.
+    list of PixelMatch
+        One per object partition holding at least one spec-z, in sky order.
     """
-    import lsdb
+    import numpy as np
+    import pandas as pd
 
-    from tsmaker.compile_cache import enable_numba_caching, register_cheap_sizeof
+    ra = redshift_frame[ra_column].to_numpy(dtype=np.float64)
+    dec = redshift_frame[dec_column].to_numpy(dtype=np.float64)
+    healpix = healpix29(ra, dec)
+    order = np.argsort(healpix, kind="stable")
+    sorted_healpix = healpix[order]
+    indexed = redshift_frame.set_axis(pd.Index(healpix, name=HEALPIX_COLUMN), axis=0)
+    main, margin = object_files.main, object_files.margin
+    margin_pixels = set(margin.pixels) if margin is not None else set()
+    probes = _disc_probes(ra, dec, radius_arcsec) if margin_pixels else None
+    tasks = []
+    for pixel_order, pixel in main.pixels:
+        shift = 2 * (29 - pixel_order)
+        start, stop = np.searchsorted(sorted_healpix, [pixel << shift, (pixel + 1) << shift])
+        if start == stop:
+            continue
+        rows = np.sort(order[start:stop])
+        files = [main.pixel_file(pixel_order, pixel)]
+        if (pixel_order, pixel) in margin_pixels and np.any(
+            (probes[rows] >> shift) != pixel
+        ):
+            files.append(margin.pixel_file(pixel_order, pixel))
+        tasks.append(PixelMatch(pixel_order, pixel, tuple(files), indexed.iloc[rows]))
+    return tasks
 
-    enable_numba_caching()
-    register_cheap_sizeof()
-    redshift_catalog = lsdb.from_dataframe(
-        redshift_frame,
-        ra_column=ra_column,
-        dec_column=dec_column,
-        margin_threshold=None,
-        catalog_name="specz",
-        # numpy columns: LSDB's per-partition row takes are faster than on Arrow ones.
-        use_pyarrow_types=False,
+
+PROBE_DIRECTIONS = 8
+
+
+def _disc_probes(ra_deg: Any, dec_deg: Any, radius_arcsec: float) -> Any:
+    """Order-29 HEALPix index of 8 points around each position, shape (n, 8).
+
+    The points are the vertices of a regular octagon whose inscribed circle has a
+    radius 1% larger than ``radius_arcsec``. A pixel is convex and its edges are
+    straight lines at arcsecond scales, so if the disc of ``radius_arcsec`` crosses
+    an edge, that edge's line passes inside the octagon's inscribed circle and at
+    least one vertex lies beyond it, outside the pixel: a disc whose 8 probes all
+    fall in the pixel of the centre lies inside that pixel (:func:`disc_leaves_pixel`).
+    """
+    import numpy as np
+
+    circumradius_arcsec = 1.01 * radius_arcsec / np.cos(np.pi / PROBE_DIRECTIONS)
+    angles = np.arange(PROBE_DIRECTIONS) * (360.0 / PROBE_DIRECTIONS)
+    probe_ra, probe_dec = offset_positions(
+        np.repeat(ra_deg, PROBE_DIRECTIONS),
+        np.repeat(dec_deg, PROBE_DIRECTIONS),
+        circumradius_arcsec,
+        np.tile(angles, len(ra_deg)),
     )
-    object_catalog = lsdb.open_catalog(
-        object_location,
-        columns=object_columns,
-        filters=list(row_filters) or None,
+    return healpix29(probe_ra, probe_dec).reshape(-1, PROBE_DIRECTIONS)
+
+
+def disc_leaves_pixel(ra_deg: Any, dec_deg: Any, radius_arcsec: float, order: int) -> Any:
+    """True where the disc of ``radius_arcsec`` may reach beyond the order-``order`` pixel.
+
+    Never False for a disc that crosses the pixel's edge; may be True for a disc that
+    only comes within 1% of it.
+
+    Examples
+    --------
+    >>> disc_leaves_pixel([45.0, 45.0], [0.0, 20.0], 1.0, 8).tolist()
+    [True, False]
+    """
+    import numpy as np
+
+    ra = np.atleast_1d(np.asarray(ra_deg, dtype=np.float64))
+    dec = np.atleast_1d(np.asarray(dec_deg, dtype=np.float64))
+    shift = 2 * (29 - order)
+    centre = healpix29(ra, dec) >> shift
+    return np.any((_disc_probes(ra, dec, radius_arcsec) >> shift) != centre[:, None], axis=1)
+
+
+def offset_positions(
+    ra_deg: Any, dec_deg: Any, separation_arcsec: Any, position_angle_deg: Any
+) -> tuple[Any, Any]:
+    """The points at an angular separation and position angle (east of north).
+
+    Examples
+    --------
+    >>> ra, dec = offset_positions(10.0, 0.0, 3600.0, 0.0)
+    >>> round(float(ra), 9), round(float(dec), 9)
+    (10.0, 1.0)
+    """
+    import numpy as np
+
+    ra, dec = np.radians(ra_deg), np.radians(dec_deg)
+    rho = np.radians(np.asarray(separation_arcsec) / 3600.0)
+    theta = np.radians(position_angle_deg)
+    new_dec = np.arcsin(np.sin(dec) * np.cos(rho) + np.cos(dec) * np.sin(rho) * np.cos(theta))
+    new_ra = ra + np.arctan2(
+        np.sin(theta) * np.sin(rho) * np.cos(dec), np.cos(rho) - np.sin(dec) * np.sin(new_dec)
     )
-    try:
-        return redshift_catalog.crossmatch(
-            object_catalog,
-            n_neighbors=parameters.n_neighbors,
-            radius_arcsec=parameters.radius_arcsec,
-            suffixes=(SPECZ_SUFFIX, ""),
-            suffix_method="overlapping_columns",
-            log_changes=False,
-            require_right_margin=True,
+    return np.mod(np.degrees(new_ra), 360.0), np.degrees(new_dec)
+
+
+@dataclass(frozen=True)
+class PixelMatches:
+    """The pairs found in one partition, before ranking and photometry."""
+
+    redshift_rows: Any
+    """The spec-z of each pair (pandas.DataFrame indexed by ``_healpix_29``)."""
+    object_rows: Any
+    """The object of each pair (pyarrow.Table, the columns read)."""
+    distance_arcsec: Any
+    """Great-circle distance of each pair (numpy.ndarray)."""
+
+
+def match_pixel(task: PixelMatch, matcher: PixelMatcher) -> PixelMatches:
+    """Match one partition's spec-z against its objects (partition + margin).
+
+    Every object within ``radius_arcsec`` is found with a KD-tree on unit vectors (the
+    chord bound is padded, then the exact great-circle distance decides), and the
+    ``n_neighbors`` nearest per spec-z are kept, ties in distance going to the smaller
+    object id, so the result does not depend on the order of the rows in the files.
+    The pairs come in no particular order; :func:`tsmaker.partition.finish_partition`
+    sorts and ranks them.
+    """
+    import numpy as np
+
+    objects = matcher.read_objects(task.files)
+    specz = task.redshift_rows
+    specz_ra = specz[matcher.redshift_ra_column].to_numpy(dtype=np.float64)
+    specz_dec = specz[matcher.redshift_dec_column].to_numpy(dtype=np.float64)
+    object_ra = objects.column(matcher.object_ra_column).to_numpy().astype(np.float64)
+    object_dec = objects.column(matcher.object_dec_column).to_numpy().astype(np.float64)
+    specz_rows, object_rows, distance = pairs_within(
+        specz_ra, specz_dec, object_ra, object_dec, matcher.parameters.radius_arcsec
+    )
+    n_neighbors = matcher.parameters.n_neighbors
+    if len(object_rows) > n_neighbors:  # else no spec-z can have more than k pairs
+        object_ids = None
+        if matcher.object_id_column is not None:
+            object_ids = objects.column(matcher.object_id_column).take(object_rows)
+        order, rank = match_order(
+            np.zeros(len(specz_rows), dtype=np.int64), specz_rows, distance, object_ids
         )
-    except (ValueError, RuntimeError) as error:
-        if "do not overlap" in str(error).lower():
-            return None
-        raise
+        kept = order[rank <= n_neighbors]
+        specz_rows, object_rows, distance = specz_rows[kept], object_rows[kept], distance[kept]
+    return PixelMatches(specz.iloc[specz_rows], objects.take(object_rows), distance)
+
+
+def pairs_within(
+    ra1_deg: Any, dec1_deg: Any, ra2_deg: Any, dec2_deg: Any, radius_arcsec: float
+) -> tuple[Any, Any, Any]:
+    """Every pair (i, j) of positions of set 1 and set 2 within ``radius_arcsec``.
+
+    Returns
+    -------
+    rows1, rows2 : numpy.ndarray of int64
+        Row positions of the pairs in each set.
+    distance_arcsec : numpy.ndarray of float64
+        Their great-circle distances (Vincenty), all <= ``radius_arcsec``.
+
+    Examples
+    --------
+    >>> rows1, rows2, distance = pairs_within(
+    ...     [10.0, 50.0], [0.0, 0.0], [10.0, 10.0, 50.0], [0.5 / 3600, 2.0 / 3600, 0.0], 1.0)
+    >>> rows1.tolist(), rows2.tolist(), distance.round(9).tolist()
+    ([0, 1], [0, 2], [0.5, 0.0])
+    """
+    import numpy as np
+    from scipy.spatial import cKDTree
+
+    empty = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0))
+    if not len(ra1_deg) or not len(ra2_deg):
+        return empty
+    radius_rad = np.radians(radius_arcsec / 3600.0)
+    # Chord of the radius, padded so rounding never drops a pair the exact distance keeps.
+    chord = 2.0 * np.sin(radius_rad / 2.0) * (1.0 + 1e-9) + 1e-15
+    tree1 = cKDTree(unit_vectors(ra1_deg, dec1_deg))
+    tree2 = cKDTree(unit_vectors(ra2_deg, dec2_deg))
+    pairs = tree1.sparse_distance_matrix(tree2, chord, output_type="ndarray")
+    if not len(pairs):
+        return empty
+    rows1 = pairs["i"].astype(np.int64)
+    rows2 = pairs["j"].astype(np.int64)
+    distance = separation_arcsec(
+        np.asarray(ra1_deg)[rows1], np.asarray(dec1_deg)[rows1],
+        np.asarray(ra2_deg)[rows2], np.asarray(dec2_deg)[rows2],
+    )
+    inside = distance <= radius_arcsec
+    order = np.lexsort((rows2[inside], rows1[inside]))
+    return rows1[inside][order], rows2[inside][order], distance[inside][order]
+
+
+def unit_vectors(ra_deg: Any, dec_deg: Any) -> Any:
+    """(n, 3) unit vectors of positions in degrees."""
+    import numpy as np
+
+    ra, dec = np.radians(ra_deg), np.radians(dec_deg)
+    cos_dec = np.cos(dec)
+    return np.stack([cos_dec * np.cos(ra), cos_dec * np.sin(ra), np.sin(dec)], axis=-1)
+
+
+def separation_arcsec(ra1_deg: Any, dec1_deg: Any, ra2_deg: Any, dec2_deg: Any) -> Any:
+    """Great-circle distance in arcsec (Vincenty's formula: exact at every separation).
+
+    Examples
+    --------
+    >>> round(float(separation_arcsec(10.0, 0.0, 10.0, 1.0 / 3600)), 12)
+    1.0
+    """
+    import numpy as np
+
+    ra1, dec1, ra2, dec2 = (np.radians(v) for v in (ra1_deg, dec1_deg, ra2_deg, dec2_deg))
+    delta = ra2 - ra1
+    sin_dec1, cos_dec1, sin_dec2, cos_dec2 = np.sin(dec1), np.cos(dec1), np.sin(dec2), np.cos(dec2)
+    numerator = np.hypot(
+        cos_dec2 * np.sin(delta), cos_dec1 * sin_dec2 - sin_dec1 * cos_dec2 * np.cos(delta)
+    )
+    denominator = sin_dec1 * sin_dec2 + cos_dec1 * cos_dec2 * np.cos(delta)
+    return np.degrees(np.arctan2(numerator, denominator)) * 3600.0
 
 
 def match_order(healpix: Any, keys: Any, distance_arcsec: Any, object_ids: Any = None) -> Any:

@@ -113,12 +113,20 @@ def _check_scheduler_address(address: str) -> None:
         ) from None
 
 
+@dataclass(frozen=True)
+class PartitionTask:
+    """One partition's work: ``function(*args)``, run on a thread or a Dask worker."""
+
+    function: Any
+    args: tuple[Any, ...] = ()
+
+
 @dataclass
 class Executor:
-    """Computes a list of delayed partitions and yields their results in order."""
+    """Runs partition tasks and yields their results in order."""
 
     client: Any = None
-    """A distributed Client, or None for dask's in-process threaded scheduler."""
+    """A distributed Client, or None for in-process threads."""
     threads: int = 1
     """Total threads available, used to size the window of partitions in flight."""
     in_flight: int | None = None
@@ -129,33 +137,27 @@ class Executor:
         """How many partitions may be computed ahead of the writer."""
         return self.in_flight or max(2, 2 * self.threads)
 
-    def ordered_results(self, tasks: "TaskGraph | Sequence[Any]") -> Iterator[Any]:
+    def ordered_results(self, tasks: Sequence[PartitionTask]) -> Iterator[Any]:
         """Yield the result of each task in order, with at most ``window()`` in flight.
 
-        ``tasks`` is a :class:`TaskGraph` or a sequence of dask Delayed objects. Each task
-        runs on its own culled sub-graph, so a slow partition never holds the others
-        back (a sliding window, not batches) and a remote worker receives only the
-        graph of its own partition.
+        A sliding window, not batches: a slow partition never holds the others back,
+        and memory holds at most ``window()`` results whatever the number of tasks.
+        On a Dask cluster each task is submitted on its own, so a worker receives only
+        its partition's inputs (the spec-z inside the pixel, the files to read).
         """
-        graph = tasks if isinstance(tasks, TaskGraph) else TaskGraph.from_delayed(tasks)
         if self.client is None:
-            yield from self._threaded(graph)
+            yield from self._threaded(tasks)
         else:
-            yield from self._distributed(graph)
+            yield from self._distributed(tasks)
 
-    def _threaded(self, graph: "TaskGraph") -> Iterator[Any]:
+    def _threaded(self, tasks: Sequence[PartitionTask]) -> Iterator[Any]:
         from concurrent.futures import ThreadPoolExecutor
-
-        from dask.local import get_sync
-
-        def compute(key: Any) -> Any:
-            return get_sync(graph.subgraph(key), key)
 
         pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="tsmaker")
         pending: deque[Any] = deque()
         try:
-            for key in graph.keys:
-                pending.append(pool.submit(compute, key))
+            for task in tasks:
+                pending.append(pool.submit(task.function, *task.args))
                 if len(pending) >= self.window():
                     yield pending.popleft().result()
             while pending:
@@ -165,116 +167,24 @@ class Executor:
                 future.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _distributed(self, graph: "TaskGraph") -> Iterator[Any]:
-        # In-memory inputs (the redshift catalog's partitions) go to the cluster once;
-        # each partition's task then refers to them instead of carrying a copy.
-        pinned = {
-            key: self.client.get(_named_graph(graph.subgraph(key)), key, sync=False)
-            for key in graph.embedded_data_keys()
-        }
+    def _distributed(self, tasks: Sequence[PartitionTask]) -> Iterator[Any]:
         pending: deque[Any] = deque()
         try:
-            for key in graph.keys:
-                subgraph = _named_graph(graph.subgraph(key, exclude=pinned))
-                pending.append(self.client.get(subgraph, key, sync=False))
+            for task in tasks:
+                pending.append(self.client.submit(task.function, *task.args, pure=False))
                 if len(pending) >= self.window():
                     yield _take(pending.popleft())
             while pending:
                 yield _take(pending.popleft())
         finally:
-            for future in [*pending, *pinned.values()]:
+            for future in pending:
                 future.release()
-
-
-def _named_graph(subgraph: dict[Any, Any]) -> Any:
-    """Wrap a sub-graph for ``Client.get`` under a fresh name.
-
-    Without a name, dask tokenizes (cloudpickles) every task to name the graph, which
-    costs more than running a small partition; the keys are unique already.
-    """
-    try:
-        from dask._expr import LLGExpr
-    except ImportError:  # an older or newer dask: let it name the graph itself
-        return subgraph
-    import uuid
-
-    return LLGExpr(subgraph, _determ_token=f"tsmaker-{uuid.uuid4().hex}")
 
 
 def _take(future: Any) -> Any:
     result = future.result()
     future.release()
     return result
-
-
-@dataclass
-class TaskGraph:
-    """A flat dask graph and the keys whose results are wanted, in order."""
-
-    graph: dict[Any, Any]
-    """Key -> task (dask TaskSpec); shared by every output key."""
-    keys: list[Any]
-    """Output keys, in the order results are yielded."""
-
-    def subgraph(self, key: Any, exclude: Any = ()) -> dict[Any, Any]:
-        """The part of the graph ``key`` depends on, less the ``exclude`` keys."""
-        from dask.optimization import cull
-
-        culled = cull(self.graph, [key])[0]
-        for excluded in exclude:
-            culled.pop(excluded, None)
-        return culled
-
-    def embedded_data_keys(self) -> list[Any]:
-        """Keys of tasks that carry a DataFrame in the graph itself (in-memory inputs)."""
-        import pandas as pd
-        from dask._task_spec import DataNode, Task
-
-        found = []
-        for key, task in self.graph.items():
-            values = [task.value] if isinstance(task, DataNode) else (
-                [*task.args, *task.kwargs.values()] if isinstance(task, Task) else []
-            )
-            if any(isinstance(value, pd.DataFrame) and len(value) for value in values):
-                found.append(key)
-        return found
-
-    @classmethod
-    def from_delayed(cls, tasks: Sequence[Any]) -> "TaskGraph":
-        """Flatten dask Delayed objects into one graph (shared layers merged once)."""
-        graph: dict[Any, Any] = {}
-        seen: set[Any] = set()
-        for task in tasks:
-            high_level = task.__dask_graph__()
-            layers = getattr(high_level, "layers", {id(high_level): high_level})
-            for name, layer in layers.items():
-                if name not in seen:
-                    seen.add(name)
-                    graph.update(layer)
-        return cls(graph, [task.key for task in tasks])
-
-
-def partition_tasks(delayed_partitions: Sequence[Any], function: Any, *args: Any) -> TaskGraph:
-    """A TaskGraph applying ``function(partition, *args)`` to each LSDB partition.
-
-    LSDB's ``to_delayed()`` returns Delayed objects sharing one graph; it is flattened
-    once, and one task per partition is added on top.
-    """
-    from dask._task_spec import Task, TaskRef
-
-    graph: dict[Any, Any] = {}
-    seen: set[int] = set()
-    for partition in delayed_partitions:
-        shared = partition.dask
-        if id(shared) not in seen:
-            seen.add(id(shared))
-            graph.update(dict(shared))
-    keys = []
-    for index, partition in enumerate(delayed_partitions):
-        key = (f"tsmaker-finish-{function.__name__}", index)
-        graph[key] = Task(key, function, TaskRef(partition.key), *args)
-        keys.append(key)
-    return TaskGraph(graph, keys)
 
 
 @contextmanager

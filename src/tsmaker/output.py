@@ -1,7 +1,7 @@
 """Compute the matched partitions and stream them into the product file.
 
-Partitions are finished inside the Dask graph and arrive in HEALPix order, a bounded
-number at a time. With ``--unique closest`` the de-duplication needs the whole
+Partitions are matched and finished on threads or Dask workers and arrive in HEALPix
+order, a bounded number at a time. With ``--unique closest`` the de-duplication needs the whole
 catalog, so the finished partitions first go to temporary Parquet parts next to the
 output while their (key, object, distance, flag, error) columns are collected; the
 winners are chosen once, then the parts are filtered into the final file in order.
@@ -16,46 +16,49 @@ from tsmaker.crossmatch import HEALPIX_COLUMN, MATCH_DISTANCE_COLUMN, MATCH_RANK
 
 def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
     """Run the match for ``plan``, write the product file at ``data_path``; return a summary."""
-    from tsmaker.crossmatch import match_catalogs
-    from tsmaker.execution import TaskGraph, open_executor, partition_tasks
-    from tsmaker.partition import finish_partition
+    from tsmaker.crossmatch import PixelMatcher, plan_pixel_matches
+    from tsmaker.execution import PartitionTask, open_executor
+    from tsmaker.partition import match_and_finish
     from tsmaker.resolve import execution_settings
 
     parameters = plan.parameters
     report("step", text="Planning the crossmatch")
     redshift = plan.redshift
-    matched = match_catalogs(
+    pixel_matches = plan_pixel_matches(
         redshift.frame,
         ra_column=redshift.roles["ra"],
         dec_column=redshift.roles["dec"],
-        object_location=plan.object_info.location,
-        object_columns=plan.object_columns,
-        row_filters=plan.profile.row_filters,
+        object_files=plan.object_info.files,
+        radius_arcsec=float(parameters.radius_arcsec),
+    )
+    matcher = PixelMatcher(
+        object_columns=tuple(plan.object_columns),
+        row_filters=tuple(plan.profile.row_filters),
+        object_ra_column=plan.object_info.ra_column,
+        object_dec_column=plan.object_info.dec_column,
+        object_id_column=plan.recipe.object_id_column,
+        redshift_ra_column=redshift.roles["ra"],
+        redshift_dec_column=redshift.roles["dec"],
         parameters=_match_parameters(parameters),
     )
-    tasks = TaskGraph({}, [])
-    if matched is not None:
-        pixels = matched.get_healpix_pixels()
-        partitions = matched.to_delayed()
-        order = sorted(range(len(pixels)), key=lambda i: _pixel_start(pixels[i]))
-        tasks = partition_tasks([partitions[i] for i in order], finish_partition, plan.recipe)
+    keep_index = parameters.output_format == "hats"
+    tasks = [
+        PartitionTask(match_and_finish, (pixel_match, matcher, plan.recipe, keep_index))
+        for pixel_match in pixel_matches
+    ]
+    pixels = [(pixel_match.order, pixel_match.pixel) for pixel_match in pixel_matches]
     settings = execution_settings(parameters.execution)
     statistics = _Statistics(plan.recipe.key_column, len(redshift.frame))
-    report("partitions", total=len(tasks.keys))
-    report("step", text=f"Matching {len(tasks.keys)} partitions")
+    report("partitions", total=len(tasks))
+    report("step", text=f"Matching {len(tasks)} partitions")
     with open_executor(settings) as executor:
-        if parameters.output_format == "hats" and parameters.unique == "none":
-            _write_hats_lazily(plan, matched, data_path, statistics)
-            summary = statistics.summary(len(tasks.keys))
-            summary["executor"] = executor.description
-            return summary
         results = executor.ordered_results(tasks)
         if parameters.unique == "closest":
-            unique_counts = _write_unique(plan, results, data_path, statistics, report)
+            unique_counts = _write_unique(plan, results, pixels, data_path, statistics, report)
         else:
             unique_counts = None
-            _write_stream(plan, results, data_path, statistics, report)
-    summary = statistics.summary(len(tasks.keys))
+            _write_stream(plan, results, pixels, data_path, statistics, report)
+    summary = statistics.summary(len(tasks))
     if unique_counts is not None:
         summary["unique"] = unique_counts
     summary["executor"] = executor.description
@@ -66,11 +69,6 @@ def _match_parameters(parameters: Any) -> Any:
     from tsmaker.crossmatch import MatchParameters
 
     return MatchParameters(float(parameters.radius_arcsec), int(parameters.n_neighbors))
-
-
-def _pixel_start(pixel: Any) -> int:
-    """First order-29 nested index of a HEALPix pixel: sorts pixels in sky order."""
-    return int(pixel.pixel) << (2 * (29 - int(pixel.order)))
 
 
 def _writer_class(parameters: Any) -> Any:
@@ -94,7 +92,9 @@ class _Statistics:
 
         self.rows += len(frame)
         if len(frame):
-            self.matched_specz += int(frame[self.key_column].nunique())
+            # Rows come sorted by spec-z, so each matched spec-z starts one run of keys.
+            keys = frame[self.key_column].to_numpy()
+            self.matched_specz += 1 + int(np.count_nonzero(keys[1:] != keys[:-1]))
             first = frame[MATCH_RANK_COLUMN].to_numpy() == 1
             self.distances.append(
                 frame[MATCH_DISTANCE_COLUMN].to_numpy(dtype=np.float32)[first]
@@ -118,20 +118,19 @@ class _Statistics:
 
 def _empty_frame(plan: Any) -> Any:
     """A zero-row frame with the product's columns and dtypes (for an empty product)."""
+    import numpy as np
     import pandas as pd
 
+    from tsmaker.crossmatch import PixelMatches
     from tsmaker.partition import finish_partition
 
     redshift = plan.redshift.frame.iloc[:0]
+    redshift = redshift.set_axis(pd.Index([], dtype="int64", name=HEALPIX_COLUMN), axis=0)
+    import pyarrow as pa
+
     schema = plan.object_info.schema
-    object_columns = {
-        name: pd.Series([], dtype=schema.field(name).type.to_pandas_dtype())
-        for name in plan.object_columns
-    }
-    frame = pd.concat([redshift.reset_index(drop=True), pd.DataFrame(object_columns)], axis=1)
-    frame["_dist_arcsec"] = pd.Series([], dtype="float64")
-    frame.index = pd.Index([], dtype="int64", name=HEALPIX_COLUMN)
-    return finish_partition(frame, plan.recipe)
+    objects = pa.schema([schema.field(name) for name in plan.object_columns]).empty_table()
+    return finish_partition(PixelMatches(redshift, objects, np.empty(0)), plan.recipe)
 
 
 def _open_writer(plan: Any, data_path: Path) -> Any:
@@ -144,10 +143,15 @@ def _open_writer(plan: Any, data_path: Path) -> Any:
 
 
 def _write_stream(
-    plan: Any, results: Any, data_path: Path, statistics: _Statistics, report: Any
+    plan: Any,
+    results: Any,
+    pixels: list[tuple[int, int]],
+    data_path: Path,
+    statistics: _Statistics,
+    report: Any,
 ) -> None:
     if plan.parameters.output_format == "hats":
-        _write_hats(plan, results, data_path, statistics, report)
+        _write_hats(plan, results, pixels, data_path, statistics, report)
         return
     with _open_writer(plan, data_path) as writer:
         for frame in results:
@@ -160,7 +164,12 @@ def _write_stream(
 
 
 def _write_unique(
-    plan: Any, results: Any, data_path: Path, statistics: _Statistics, report: Any
+    plan: Any,
+    results: Any,
+    pixels: list[tuple[int, int]],
+    data_path: Path,
+    statistics: _Statistics,
+    report: Any,
 ) -> dict[str, int]:
     import pandas as pd
 
@@ -178,7 +187,7 @@ def _write_unique(
         part_paths = []
         for index, frame in enumerate(results):
             part_path = parts_dir / f"part-{index:06d}.parquet"
-            frame.to_parquet(part_path, index=False)
+            frame.to_parquet(part_path, index=True)
             part_paths.append(part_path)
             pairs = frame[[key, object_id, MATCH_DISTANCE_COLUMN, *ties]].copy()
             pairs["_part"] = index
@@ -198,7 +207,7 @@ def _write_unique(
             pairs is not None) else []
         report("step", text="Writing unique rows")
         filtered = _filtered_parts(part_paths, keep, sizes)
-        _write_stream(plan, filtered, data_path, statistics, _quiet_advance(report))
+        _write_stream(plan, filtered, pixels, data_path, statistics, _quiet_advance(report))
     finally:
         shutil.rmtree(parts_dir, ignore_errors=True)
     return counts
@@ -210,7 +219,8 @@ def _filtered_parts(part_paths: list[Path], keep: Any, sizes: list[int]) -> Any:
     start = 0
     for part_path, size in zip(part_paths, sizes, strict=True):
         frame = pd.read_parquet(part_path)
-        yield frame[keep[start : start + size]].reset_index(drop=True)
+        kept = frame[keep[start : start + size]]
+        yield kept if kept.index.name == HEALPIX_COLUMN else kept.reset_index(drop=True)
         start += size
 
 
@@ -222,65 +232,26 @@ def _quiet_advance(report: Any) -> Any:
     return forward
 
 
-def _write_hats_lazily(plan: Any, matched: Any, data_path: Path, statistics: _Statistics) -> None:
-    """Write the training set as a HATS catalog partition by partition, inside the graph.
-
-    LSDB writes each finished partition as it is computed, so memory stays bounded by a
-    few partitions whatever the size of the training set.
-    """
-    import os
-
-    import lsdb
-
-    from tsmaker.errors import InputError
-    from tsmaker.partition import finish_partition
-
-    if matched is None:
-        raise InputError("no matches: an empty training set cannot be written as HATS; "
-                         "use --format parquet for an empty product")
-    finished = matched.map_partitions(finish_partition, plan.recipe, True)
-    temporary = data_path.with_name(f".{data_path.name}.partial-{os.getpid()}")
-    shutil.rmtree(temporary, ignore_errors=True)
-    finished.write_catalog(temporary, catalog_name=data_path.stem, as_collection=False,
-                           progress_bar=False, overwrite=True)
-    if data_path.exists():
-        shutil.rmtree(data_path)
-    os.replace(temporary, data_path)
-    written = lsdb.open_catalog(
-        data_path, columns=[plan.recipe.key_column, MATCH_RANK_COLUMN, MATCH_DISTANCE_COLUMN]
-    )
-    for partition in written.to_delayed():
-        statistics.add(partition.compute())
-
-
 def _write_hats(
-    plan: Any, results: Any, data_path: Path, statistics: _Statistics, report: Any
+    plan: Any,
+    results: Any,
+    pixels: list[tuple[int, int]],
+    data_path: Path,
+    statistics: _Statistics,
+    report: Any,
 ) -> None:
-    """Write an in-memory training set (``--unique closest``) as a HATS catalog."""
-    import os
+    """Write the training set as a HATS catalog, partition by partition."""
+    from tsmaker.writers.hats import HatsCatalogWriter
 
-    import lsdb
-    import pandas as pd
-
-    frames = []
-    for frame in results:
-        statistics.add(frame)
-        frames.append(frame)
-        report("advance", rows=len(frame))
-    table = pd.concat(frames, ignore_index=True) if frames else _empty_frame(plan)
-    if table.empty:
-        from tsmaker.errors import InputError
-
-        raise InputError("no matches: an empty training set cannot be written as HATS; "
-                         "use --format parquet for an empty product")
     roles = plan.redshift.roles
-    temporary = data_path.with_name(f".{data_path.name}.partial-{os.getpid()}")
-    shutil.rmtree(temporary, ignore_errors=True)
-    catalog = lsdb.from_dataframe(
-        table, ra_column=roles["ra"], dec_column=roles["dec"], margin_threshold=None,
-        catalog_name=data_path.stem,
-    )
-    catalog.write_catalog(temporary, as_collection=False, progress_bar=False)
-    if data_path.exists():
-        shutil.rmtree(data_path)
-    os.replace(temporary, data_path)
+    with HatsCatalogWriter(
+        data_path,
+        ra_column=roles["ra"],
+        dec_column=roles["dec"],
+        units=plan.units,
+        metadata={"tsmaker": plan.parameters.to_dict(), "inputs": plan.inputs},
+    ) as writer:
+        for (order, pixel), frame in zip(pixels, results, strict=True):
+            statistics.add(frame)
+            writer.write(order, pixel, frame)
+            report("advance", rows=len(frame))

@@ -1,7 +1,8 @@
-"""The per-partition step, run inside the Dask graph on the workers.
+"""The per-partition step, run on a thread or a Dask worker.
 
-Ranking, E(B-V), photometry, the train/test flag, the documented sort and plain dtypes:
-everything that turns one partition of LSDB matches into rows of the product.
+Read the object partition and its margin, match, then rank, E(B-V), photometry, the
+train/test flag, the documented sort and plain dtypes: everything that turns one
+object partition and the spec-z inside it into rows of the product.
 """
 
 from dataclasses import dataclass
@@ -31,46 +32,47 @@ class PartitionRecipe:
     split_fraction: float | None
     seed: int
     column_order: tuple[str, ...] = ()
-    redshift_dtypes: tuple[tuple[str, str], ...] = ()
-    """The redshift columns' dtypes in the file, restored after LSDB's Arrow types."""
 
 
-def finish_partition(frame: Any, recipe: PartitionRecipe, keep_index: bool = False) -> Any:
+def match_and_finish(
+    task: Any, matcher: Any, recipe: PartitionRecipe, keep_index: bool = False
+) -> Any:
+    """Match one partition (:func:`tsmaker.crossmatch.match_pixel`) and finish its rows."""
+    from tsmaker.crossmatch import match_pixel
+
+    return finish_partition(match_pixel(task, matcher), recipe, keep_index)
+
+
+def finish_partition(matches: Any, recipe: PartitionRecipe, keep_index: bool = False) -> Any:
     """Rank, deredden, add magnitudes, flag the split, sort: one partition of matches.
 
-    The work is done on numpy arrays: one sort gives both the documented row order and
-    the ranks, each column is converted from LSDB's Arrow types once, and one DataFrame
-    is built at the end. Returns the rows in the documented order with a plain index
-    (or the spec-z ``_healpix_29`` index with ``keep_index``, for HATS output).
+    ``matches`` is a :class:`tsmaker.crossmatch.PixelMatches`. The work is done on
+    numpy arrays: one sort gives both the documented row order and the ranks, the
+    object rows are put in that order in Arrow and each column is converted once,
+    and one DataFrame is built at the end. Returns the rows in the documented order
+    with a plain index (or the spec-z ``_healpix_29`` index with ``keep_index``, for
+    HATS output).
     """
     import numpy as np
     import pandas as pd
 
-    from tsmaker.compile_cache import register_cheap_sizeof
-    from tsmaker.crossmatch import (
-        HEALPIX_COLUMN,
-        LSDB_DISTANCE_COLUMN,
-        MATCH_DISTANCE_COLUMN,
-        MATCH_RANK_COLUMN,
-        match_order,
-    )
+    from tsmaker.crossmatch import MATCH_DISTANCE_COLUMN, MATCH_RANK_COLUMN, match_order
     from tsmaker.photometry import add_photometry
     from tsmaker.split import training_flags
 
-    register_cheap_sizeof()  # on a Dask worker, for the partitions that follow
-    if frame.index.name == HEALPIX_COLUMN:
-        healpix = np.asarray(frame.index.to_numpy(), dtype=np.int64)
-    else:
-        healpix = np.zeros(len(frame), dtype=np.int64)
-    distance = frame[LSDB_DISTANCE_COLUMN].to_numpy(dtype=np.float64)
-    object_ids = frame[recipe.object_id_column] if recipe.object_id_column else None
-    order, rank = match_order(healpix, frame[recipe.key_column], distance, object_ids)
-    known = dict(recipe.redshift_dtypes)
+    redshift_rows = matches.redshift_rows
+    object_rows = matches.object_rows
+    healpix = np.asarray(redshift_rows.index.to_numpy(), dtype=np.int64)
+    distance = np.asarray(matches.distance_arcsec, dtype=np.float64)
+    object_ids = object_rows.column(recipe.object_id_column) if recipe.object_id_column else None
+    order, rank = match_order(healpix, redshift_rows[recipe.key_column], distance, object_ids)
     columns: dict[str, Any] = {
-        name: _plain_column(frame[name], known.get(name), order)
-        for name in frame.columns
-        if name != LSDB_DISTANCE_COLUMN
+        name: _redshift_column(redshift_rows[name], order)
+        for name in redshift_rows.columns
     }
+    ordered_objects = object_rows.take(order)
+    for name in ordered_objects.column_names:
+        columns[name] = _object_column(ordered_objects.column(name))
     columns[MATCH_DISTANCE_COLUMN] = distance[order]
     columns[MATCH_RANK_COLUMN] = rank
     ebv = None
@@ -103,41 +105,45 @@ def finish_partition(frame: Any, recipe: PartitionRecipe, keep_index: bool = Fal
     names = [c for c in recipe.column_order if c in columns] if recipe.column_order else list(
         columns
     )
-    result = pd.DataFrame({name: columns[name] for name in names})
+    result = pd.DataFrame({name: columns[name] for name in names}, copy=False)
     if keep_index:
         result.index = pd.Index(healpix[order], name=HEALPIX_COLUMN)
     return result
 
 
-def _plain_column(series: Any, known_dtype: str | None, order: Any) -> Any:
-    """One column in row ``order`` with the dtype users get from pandas, not Arrow's.
+HEALPIX_COLUMN = "_healpix_29"
 
-    Redshift columns get back their dtype in the input file; other Arrow columns become
-    numpy floats/ints/bools (object columns are never missing in a match) or ``str``.
-    Every partition therefore has the same dtypes, whatever its values.
+
+def _redshift_column(series: Any, order: Any) -> Any:
+    """A redshift column in row ``order``, keeping its dtype in the input file."""
+    import numpy as np
+
+    if isinstance(series.dtype, np.dtype):
+        return series.to_numpy()[order]
+    return series.array.take(order)
+
+
+def _object_column(column: Any) -> Any:
+    """An Arrow object column as the dtype users get from pandas.
+
+    Floats and ints/bools without nulls become numpy arrays; ints/bools with nulls
+    become pandas' nullable ``Int64``/``boolean``; strings ``str``; anything else
+    (lists, structs) stays Arrow-backed. The dtype depends on the column's type only
+    (and for ints/bools on nulls, which object catalogs do not have in practice), so
+    every partition has the same dtypes.
     """
     import numpy as np
     import pandas as pd
     import pyarrow as pa
 
-    if known_dtype is not None:
-        try:
-            numpy_dtype = np.dtype(known_dtype)
-        except TypeError:
-            return series.take(order).astype(known_dtype).array
-        na_value = np.nan if numpy_dtype.kind == "f" else pd.NA
-        return series.to_numpy(dtype=numpy_dtype, na_value=na_value)[order]
-    dtype = series.dtype
-    if not isinstance(dtype, pd.ArrowDtype):
-        return series.to_numpy()[order]
-    arrow_type = dtype.pyarrow_dtype
+    arrow_type = column.type
     if pa.types.is_floating(arrow_type):
-        return series.to_numpy(dtype=arrow_type.to_pandas_dtype(), na_value=np.nan)[order]
+        return column.to_numpy().astype(arrow_type.to_pandas_dtype(), copy=False)
     if pa.types.is_integer(arrow_type) or pa.types.is_boolean(arrow_type):
-        if not series.array._pa_array.null_count:
-            return series.to_numpy(dtype=arrow_type.to_pandas_dtype())[order]
+        if not column.null_count:
+            return np.asarray(column.to_numpy(), dtype=arrow_type.to_pandas_dtype())
         nullable = "Int64" if pa.types.is_integer(arrow_type) else "boolean"
-        return series.take(order).astype(nullable).array
+        return column.to_pandas(types_mapper=pd.ArrowDtype).astype(nullable).array
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
-        return series.take(order).astype("str").array
-    return series.take(order).array
+        return column.to_pandas(types_mapper=pd.ArrowDtype).astype("str").array
+    return column.to_pandas(types_mapper=pd.ArrowDtype).array

@@ -219,8 +219,6 @@ def plan_run(parameters: RunParameters, registry: Any, report: Reporter) -> RunP
         split_fraction=parameters.split_fraction,
         seed=int(parameters.seed),
         column_order=tuple(dict.fromkeys(column_order)),
-        redshift_dtypes=tuple((name, str(dtype)) for name, dtype in
-                              redshift.frame.dtypes.items()),
     )
     units = column_units(redshift, object_info, recipe)
     string_widths = measure_string_widths(redshift.frame)

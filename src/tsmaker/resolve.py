@@ -195,7 +195,7 @@ def generated_columns(
 ) -> set[str]:
     """Names tsmaker adds to the product (a redshift column with one gets ``_specz``)."""
     return {
-        MATCH_DISTANCE_COLUMN, MATCH_RANK_COLUMN, SPLIT_COLUMN, EBV_COLUMN, "_dist_arcsec",
+        MATCH_DISTANCE_COLUMN, MATCH_RANK_COLUMN, SPLIT_COLUMN, EBV_COLUMN,
         "_healpix_29", *photometry_columns(flux_type, bands, parameters),
     }
 

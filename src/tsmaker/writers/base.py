@@ -295,6 +295,8 @@ class TableWriter(ABC):
                     "of a product must have the same columns"
                 )
             frame = frame[fixed]
+        if list(frame.dtypes) == list(self._dtypes.values()):
+            return frame
         casts = {name: dtype for name, dtype in self._dtypes.items() if frame[name].dtype != dtype}
         if not casts:
             return frame
