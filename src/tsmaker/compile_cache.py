@@ -1,6 +1,7 @@
-"""Per-process set-up that makes LSDB runs cheaper: numba caching, size estimates.
+"""Pay hats' numba compilation once per machine, not once per process.
 
-Pay hats' numba compilation once per machine, not once per process.
+A run reads HATS files directly and compiles nothing; writing a HATS collection with
+LSDB or hats-import (the demo and benchmark catalogs, :mod:`tsmaker.mock`) does.
 
 hats compiles its pixel-alignment kernels with ``@njit`` and no cache, which costs
 several seconds in every new process (and in every Dask worker). Numba can cache any
@@ -13,7 +14,6 @@ Numba checks the source file's timestamp, so an upgraded hats recompiles once.
 import sys
 
 _done = False
-_sizeof_registered = False
 _KERNEL_MODULES = (
     "hats.pixel_tree.pixel_alignment",
     "hats.pixel_tree.moc_filter",
@@ -57,26 +57,3 @@ def enable_numba_caching() -> int:
                     continue
     _done = True
     return enabled
-
-
-def register_cheap_sizeof() -> None:
-    """Give Dask a cheap size estimate for LSDB's NestedFrame partitions.
-
-    distributed measures every task result; for Arrow-backed frames pandas walks every
-    buffer of every column, which costs ~15% of a distributed run. Rows x columns x 8
-    bytes is close enough for Dask's memory bookkeeping.
-    """
-    global _sizeof_registered
-    if _sizeof_registered:
-        return
-    try:
-        import nested_pandas
-        from dask.sizeof import sizeof
-    except ImportError:  # pragma: no cover - both come with lsdb
-        return
-    _sizeof_registered = True
-
-    @sizeof.register(nested_pandas.NestedFrame)
-    def _estimate(frame: object) -> int:
-        rows, columns = frame.shape  # type: ignore[attr-defined]
-        return int(rows * max(columns, 1) * 8 + 1000)

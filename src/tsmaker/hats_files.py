@@ -91,14 +91,13 @@ def _join_url(base: str, names: tuple[str, ...]) -> str:
 
 
 def read_properties(location: HatsLocation) -> dict[str, str]:
-    """A Java-style ``.properties`` file as a dict (``key=value``, ``#`` comments).
+    r"""A Java-style ``.properties`` file as a dict (``key=value``, ``#`` comments).
 
     Examples
     --------
-    >>> import tempfile, pathlib
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> folder = getfixture("tmp_path")
     >>> _ = (folder / "hats.properties").write_text(
-    ...     "#HATS catalog\\nhats_nrows=12\\nhats_creation_date=2025-06-25T15\\\\:19UTC\\n")
+    ...     "#HATS catalog\nhats_nrows=12\nhats_creation_date=2025-06-25T15\\:19UTC\n")
     >>> read_properties(HatsLocation(str(folder / "hats.properties")))
     {'hats_nrows': '12', 'hats_creation_date': '2025-06-25T15:19UTC'}
     """
@@ -131,19 +130,23 @@ class HatsCatalog:
 
     @property
     def ra_column(self) -> str | None:
+        """Right ascension column (``hats_col_ra``)."""
         return self.properties.get("hats_col_ra")
 
     @property
     def dec_column(self) -> str | None:
+        """Declination column (``hats_col_dec``)."""
         return self.properties.get("hats_col_dec")
 
     @property
     def total_rows(self) -> int | None:
+        """Row count (``hats_nrows``), if given."""
         rows = self.properties.get("hats_nrows")
         return int(rows) if rows else None
 
     @property
     def margin_threshold_arcsec(self) -> float | None:
+        """Margin width of a margin catalog (``hats_margin_threshold``)."""
         threshold = self.properties.get("hats_margin_threshold")
         return float(threshold) if threshold else None
 

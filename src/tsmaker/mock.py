@@ -863,6 +863,9 @@ def write_object_collection(
         raise FileExistsError(f"{path} already exists; remove it or choose another folder.")
     if engine not in WRITE_ENGINES:
         raise ValueError(f"Unknown engine {engine!r}; choose one of {WRITE_ENGINES}.")
+    from tsmaker.compile_cache import enable_numba_caching
+
+    enable_numba_caching()  # hats' kernels: compiled once per machine, not per process
     if engine == "hats_import":
         _write_with_hats_import(
             frame,
