@@ -42,27 +42,70 @@ def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
         parameters=_match_parameters(parameters),
     )
     keep_index = parameters.output_format == "hats"
-    tasks = [
-        PartitionTask(match_and_finish, (pixel_match, matcher, plan.recipe, keep_index))
-        for pixel_match in pixel_matches
-    ]
     pixels = [(pixel_match.order, pixel_match.pixel) for pixel_match in pixel_matches]
     settings = execution_settings(parameters.execution)
     statistics = _Statistics(plan.recipe.key_column, len(redshift.frame))
-    report("partitions", total=len(tasks))
-    report("step", text=f"Matching {len(tasks)} partitions")
+    report("partitions", total=len(pixels))
+    report("step", text=f"Matching {len(pixels)} partitions")
     with open_executor(settings) as executor:
-        results = executor.ordered_results(tasks)
+        # At least 4 tasks per thread when there are enough partitions, for balance.
+        per_task = min(TASK_PARTITIONS, max(1, len(pixel_matches) // (4 * executor.threads)))
+        tasks = [
+            PartitionTask(match_and_finish, (group, matcher, plan.recipe, keep_index))
+            for group in group_pixel_matches(pixel_matches, partitions=per_task)
+        ]
+        results = (
+            frame for frames in executor.ordered_results(tasks) for frame in frames
+        )
         if parameters.unique == "closest":
             unique_counts = _write_unique(plan, results, pixels, data_path, statistics, report)
         else:
             unique_counts = None
             _write_stream(plan, results, pixels, data_path, statistics, report)
-    summary = statistics.summary(len(tasks))
+    summary = statistics.summary(len(pixels))
     if unique_counts is not None:
         summary["unique"] = unique_counts
     summary["executor"] = executor.description
     return summary
+
+
+#: A task gathers neighbouring partitions until it holds this many spec-z or partitions.
+TASK_SPECZ_ROWS = 20_000
+TASK_PARTITIONS = 32
+
+
+def group_pixel_matches(
+    pixel_matches: list[Any],
+    specz_rows: int = TASK_SPECZ_ROWS,
+    partitions: int = TASK_PARTITIONS,
+) -> list[list[Any]]:
+    """Consecutive partitions gathered into tasks of bounded size, order kept.
+
+    A task stops growing once it holds ``specz_rows`` spec-z or ``partitions``
+    partitions, so a task's result is bounded (at most ``specz_rows`` x k rows
+    plus one partition) whatever the catalog size.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> sizes = [5, 5, 30, 1, 1, 1]
+    >>> groups = group_pixel_matches(
+    ...     [SimpleNamespace(redshift_rows=range(n)) for n in sizes], 10, 2)
+    >>> [[len(m.redshift_rows) for m in group] for group in groups]
+    [[5, 5], [30], [1, 1], [1]]
+    """
+    groups: list[list[Any]] = []
+    current: list[Any] = []
+    rows = 0
+    for pixel_match in pixel_matches:
+        current.append(pixel_match)
+        rows += len(pixel_match.redshift_rows)
+        if rows >= specz_rows or len(current) >= partitions:
+            groups.append(current)
+            current, rows = [], 0
+    if current:
+        groups.append(current)
+    return groups
 
 
 def _match_parameters(parameters: Any) -> Any:

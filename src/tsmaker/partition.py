@@ -35,12 +35,20 @@ class PartitionRecipe:
 
 
 def match_and_finish(
-    task: Any, matcher: Any, recipe: PartitionRecipe, keep_index: bool = False
-) -> Any:
-    """Match one partition (:func:`tsmaker.crossmatch.match_pixel`) and finish its rows."""
+    pixel_matches: Any, matcher: Any, recipe: PartitionRecipe, keep_index: bool = False
+) -> list[Any]:
+    """Match partitions (:func:`tsmaker.crossmatch.match_pixel`) and finish their rows.
+
+    One task handles a few neighbouring partitions, so that the cost of scheduling a
+    task (a few ms on a Dask cluster) is small next to its work; the result is one
+    finished frame per partition, in the order given.
+    """
     from tsmaker.crossmatch import match_pixel
 
-    return finish_partition(match_pixel(task, matcher), recipe, keep_index)
+    return [
+        finish_partition(match_pixel(pixel_match, matcher), recipe, keep_index)
+        for pixel_match in pixel_matches
+    ]
 
 
 def finish_partition(matches: Any, recipe: PartitionRecipe, keep_index: bool = False) -> Any:
