@@ -257,3 +257,31 @@ def test_cli_json_has_documented_keys_and_clean_stdout(data, tmp_path):
     assert payload["status"] == "done"
     assert all(Path(f).is_absolute() and Path(f).exists() for f in payload["files"])
     assert payload["full_name"] == f"j_{payload['id']}"
+
+
+_RUN_PROBE = """
+import sys
+from tsmaker import make_training_set
+product = make_training_set("probe", sys.argv[1], sys.argv[2], output_dir=sys.argv[3])
+stack = ("lsdb", "hats", "dask", "distributed", "nested_pandas", "numba", "mocpy")
+loaded = sorted(name for name in stack if name in sys.modules)
+print(product.rows, ",".join(loaded) or "-")
+"""
+
+
+def test_a_run_imports_no_lsdb_dask_or_numba(data, tmp_path):
+    """Start-up stays at pyarrow's cost: the hats/LSDB/Dask stack is never imported."""
+    import os
+    import subprocess
+    import sys
+
+    environment = dict(os.environ, TSMAKER_HOME=str(tmp_path / "home"))
+    finished = subprocess.run(
+        [sys.executable, "-c", _RUN_PROBE, str(data["specz_path"]), str(data["collection"]),
+         str(tmp_path)],
+        env=environment, capture_output=True, text=True, timeout=300,
+    )
+    assert finished.returncode == 0, finished.stderr
+    rows, loaded = finished.stdout.split()
+    assert int(rows) > 0
+    assert loaded == "-"
