@@ -1,6 +1,6 @@
-"""Where the Dask graph runs: in-process threads, a local cluster, a remote scheduler, SLURM.
+"""Where partition tasks run: in-process threads, a local Dask cluster, a scheduler, SLURM.
 
-Results come back partition by partition *in order* with a bounded number in flight,
+Results come back task by task *in order* with a bounded number in flight,
 so the writer streams them to disk and memory does not grow with the output size.
 """
 
@@ -47,7 +47,7 @@ class ExecutionSettings:
     slurm: SlurmSettings | None = None
     """Start workers as SLURM jobs."""
     in_flight: int | None = None
-    """Partitions computed ahead of the writer (default: 2 per thread, at least 2)."""
+    """Tasks computed ahead of the writer (default: 2 per thread, at least 2)."""
 
     def validate(self) -> None:
         """Refuse impossible values before anything starts."""
