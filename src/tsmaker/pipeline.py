@@ -3,8 +3,8 @@
 Every check that can fail on bad input runs before the product is registered and
 before any object data is read. Each partition is read, matched and finished
 (ranking, E(B-V), photometry, split, sort) on a thread or a Dask worker; the driver
-only receives finished partitions, in HEALPix order, and streams them to a temporary file that is renamed
-when complete. A product is marked done only after its files are complete.
+only receives finished partitions, in HEALPix order, and streams them to a temporary
+file that is renamed when complete. A product is marked done only after its files are complete.
 """
 
 import json
