@@ -196,6 +196,47 @@ def test_unique_closest_equals_oracle(data, tmp_path):
     assert (partitions_per_object > 1).sum() >= 5
 
 
+def test_unique_closest_with_no_match_gives_an_empty_product(data, tmp_path):
+    # Spec-z moved 0.36" away from where they were built: inside the object partitions,
+    # but none within 0.01" of an object (the partitions are read and match nothing).
+    moved = data["specz"].assign(dec=data["specz"]["dec"] - 1e-4)
+    moved_path = tmp_path / "moved.parquet"
+    moved.to_parquet(moved_path, index=False)
+    product = make_training_set("t", moved_path, data["collection"], unique="closest",
+                                radius_arcsec=0.01, output_dir=str(tmp_path))
+    result = pd.read_parquet(product.files[0])
+    assert product.summary["partitions"] > 10
+    assert product.rows == len(result) == 0
+    assert {"specz_id", "objectId", "match_rank", "g_cModelMag"} <= set(result.columns)
+    assert product.summary["unique"] == {"removed_duplicate_objects": 0,
+                                         "removed_duplicate_specz": 0}
+
+
+def test_dp02_profile_keeps_only_primary_objects(data, tmp_path, registry):
+    """The profile's row filter is applied to the partition and margin files read."""
+    from tsmaker.manage import add_object_catalog
+
+    objects = data["objects"].copy()
+    objects["detect_isPrimary"] = np.random.default_rng(5).uniform(size=len(objects)) < 0.6
+    collection = write_collection(objects, tmp_path / "dp02_like")
+    add_object_catalog("dp02_like", str(collection), profile="dp02")
+    product = make_training_set("t", data["specz_path"], "dp02_like", radius_arcsec=3.0,
+                                n_neighbors=3, output_dir=str(tmp_path))
+    result = pd.read_parquet(product.files[0])
+
+    primary = objects[objects["detect_isPrimary"]]
+    expected = brute_force_matches(data["specz"], primary, 3.0, 3)
+    got = result[["specz_id", "objectId", "match_rank"]].sort_values(["specz_id", "match_rank"])
+    pd.testing.assert_frame_equal(
+        got.reset_index(drop=True).astype("int64"),
+        expected[["specz_id", "objectId", "match_rank"]].astype("int64"),
+    )
+    # Filtering changed the answer: without it, other (non-primary) objects would match.
+    unfiltered = brute_force_matches(data["specz"], objects, 3.0, 3)
+    assert len(unfiltered) > len(expected)
+    assert "detect_isPrimary" not in result.columns
+
+
 def test_split_depends_only_on_the_spec_z_key(data, tmp_path):
     product = _run(data, tmp_path, radius_arcsec=3.0, n_neighbors=3, split_fraction=0.6,
                    seed=4)

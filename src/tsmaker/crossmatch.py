@@ -104,7 +104,7 @@ class PixelMatcher:
     object_columns: tuple[str, ...]
     """Object columns read (the coordinates among them)."""
     row_filters: tuple[tuple[str, str, Any], ...]
-    """Parquet filters pushed down to the reader (e.g. ``detect_isPrimary == True``)."""
+    """Row filters applied as each file is read (e.g. ``detect_isPrimary == True``)."""
     object_ra_column: str
     object_dec_column: str
     object_id_column: str | None
@@ -116,29 +116,25 @@ class PixelMatcher:
     def read_objects(self, files: Sequence[Any]) -> Any:
         """One pyarrow Table of the given partition files (a partition and its margin).
 
-        Only ``object_columns`` are decoded; rows failing ``row_filters`` are dropped
-        (a filter column not among them is read for the filter, then left out).
+        Only ``object_columns`` are decoded (they include the ``row_filters`` columns);
+        rows failing ``row_filters`` are dropped.
         """
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        wanted = list(self.object_columns)
-        filter_columns = [column for column, _, _ in self.row_filters if column not in wanted]
+        columns = list(self.object_columns)
         tables = []
         for file in files:
-            # ParquetFile.read skips pyarrow.dataset's discovery (half the cost of a
-            # small file), and an open local file skips resolving its filesystem; one
-            # thread per file, since partitions are read in parallel already.
             if file.filesystem is None:
+                # ParquetFile.read skips pyarrow.dataset's discovery (half the cost of a
+                # small file), and an open local file skips resolving its filesystem; one
+                # thread per file, since partitions are read in parallel already.
                 with pa.OSFile(file.path) as source:
-                    table = pq.ParquetFile(source).read(
-                        columns=wanted + filter_columns, use_threads=False
-                    )
+                    table = pq.ParquetFile(source).read(columns=columns, use_threads=False)
             else:
-                table = _read_remote(file, wanted + filter_columns)
+                table = _read_remote(file, columns)
             if self.row_filters:
                 table = table.filter(pq.filters_to_expression(list(self.row_filters)))
-                table = table.select(wanted)
             tables.append(table)
         if len(tables) == 1:
             return tables[0]

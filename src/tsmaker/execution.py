@@ -8,7 +8,7 @@ import os
 from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from tsmaker.errors import InputError
@@ -131,7 +131,6 @@ class Executor:
     """Total threads available, used to size the window of partitions in flight."""
     in_flight: int | None = None
     description: str = "in-process threads"
-    closers: list[Any] = field(default_factory=list)
 
     def window(self) -> int:
         """How many partitions may be computed ahead of the writer."""

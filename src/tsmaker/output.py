@@ -176,11 +176,16 @@ def _empty_frame(plan: Any) -> Any:
     return finish_partition(PixelMatches(redshift, objects, np.empty(0)), plan.recipe)
 
 
+def _product_metadata(plan: Any) -> dict[str, Any]:
+    """What every output file stores about the product: parameters and inputs."""
+    return {"tsmaker": plan.parameters.to_dict(), "inputs": plan.inputs}
+
+
 def _open_writer(plan: Any, data_path: Path) -> Any:
     return _writer_class(plan.parameters)(
         data_path,
         units=plan.units,
-        metadata={"tsmaker": plan.parameters.to_dict(), "inputs": plan.inputs},
+        metadata=_product_metadata(plan),
         string_widths=plan.string_widths,
     )
 
@@ -214,6 +219,7 @@ def _write_unique(
     statistics: _Statistics,
     report: Any,
 ) -> dict[str, int]:
+    import numpy as np
     import pandas as pd
 
     from tsmaker.crossmatch import select_unique_closest
@@ -228,26 +234,25 @@ def _write_unique(
     try:
         pair_tables = []
         part_paths = []
+        sizes = []
         for index, frame in enumerate(results):
             part_path = parts_dir / f"part-{index:06d}.parquet"
             frame.to_parquet(part_path, index=True)
             part_paths.append(part_path)
-            pairs = frame[[key, object_id, MATCH_DISTANCE_COLUMN, *ties]].copy()
-            pairs["_part"] = index
-            pair_tables.append(pairs)
+            sizes.append(len(frame))
+            pair_tables.append(frame[[key, object_id, MATCH_DISTANCE_COLUMN, *ties]])
             report("advance", rows=len(frame))
         report("step", text="Choosing unique galaxies")
         pairs = pd.concat(pair_tables, ignore_index=True) if pair_tables else None
         if pairs is None or pairs.empty:
-            keep, counts = None, {"removed_duplicate_objects": 0, "removed_duplicate_specz": 0}
+            keep = np.zeros(0, dtype=bool)
+            counts = {"removed_duplicate_objects": 0, "removed_duplicate_specz": 0}
         else:
             keep, counts = select_unique_closest(
                 pairs, key_column=key, object_column=object_id,
                 flag_column=roles.get("z_flag"), z_err_column=roles.get("z_err"),
                 higher_flag_is_better=plan.parameters.z_flag_better == "higher",
             )
-        sizes = [int((pairs["_part"] == i).sum()) for i in range(len(part_paths))] if (
-            pairs is not None) else []
         report("step", text="Writing unique rows")
         filtered = _filtered_parts(part_paths, keep, sizes)
         _write_stream(plan, filtered, pixels, data_path, statistics, _quiet_advance(report))
@@ -292,7 +297,7 @@ def _write_hats(
         ra_column=roles["ra"],
         dec_column=roles["dec"],
         units=plan.units,
-        metadata={"tsmaker": plan.parameters.to_dict(), "inputs": plan.inputs},
+        metadata=_product_metadata(plan),
     ) as writer:
         for (order, pixel), frame in zip(pixels, results, strict=True):
             statistics.add(frame)

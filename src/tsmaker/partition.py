@@ -64,7 +64,12 @@ def finish_partition(matches: Any, recipe: PartitionRecipe, keep_index: bool = F
     import numpy as np
     import pandas as pd
 
-    from tsmaker.crossmatch import MATCH_DISTANCE_COLUMN, MATCH_RANK_COLUMN, match_order
+    from tsmaker.crossmatch import (
+        HEALPIX_COLUMN,
+        MATCH_DISTANCE_COLUMN,
+        MATCH_RANK_COLUMN,
+        match_order,
+    )
     from tsmaker.photometry import add_photometry
     from tsmaker.split import training_flags
 
@@ -117,9 +122,6 @@ def finish_partition(matches: Any, recipe: PartitionRecipe, keep_index: bool = F
     if keep_index:
         result.index = pd.Index(healpix[order], name=HEALPIX_COLUMN)
     return result
-
-
-HEALPIX_COLUMN = "_healpix_29"
 
 
 def _redshift_column(series: Any, order: Any) -> Any:

@@ -22,9 +22,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
+from tsmaker.crossmatch import HEALPIX_COLUMN
 from tsmaker.errors import InputError
-
-HEALPIX_COLUMN = "_healpix_29"
 
 
 class HatsCatalogWriter:
