@@ -100,24 +100,27 @@ def import_collection(input_files: list[Path], out: Path, workers: int,
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-def write_specz(scale: float, staging_files: list[Path], seed: int) -> None:
-    """Spec-z catalogs drawn around this scale's objects (80% with a counterpart)."""
+def write_specz(scale: float, staging_files: list[Path], seed: int,
+                sizes: tuple[int, ...] = SPECZ_SIZES, matched_fraction: float = 0.8) -> None:
+    """Spec-z catalogs drawn around this scale's objects (``matched_fraction`` with a
+    counterpart; at 10x the fields are too dense for 20% empty positions, use 1.0)."""
     dataset = ds.dataset([str(p) for p in staging_files], format="parquet")
     objects = dataset.to_table(columns=["coord_ra", "coord_dec", "r_cModelFlux"]).to_pandas()
-    for n_rows in (10, *SPECZ_SIZES):
+    for n_rows in (10, *sizes):
         path = specz_path(scale, n_rows)
         if path.exists():
             continue
         started = time.monotonic()
         frame = mock.mock_specz_frame(objects, n_rows=n_rows, seed=seed + n_rows,
-                                      matched_fraction=0.8)
+                                      matched_fraction=matched_fraction)
         frame.to_parquet(path, index=False)
         print(f"  {path.name}: {len(frame)} rows ({time.monotonic() - started:.1f} s)",
               flush=True)
 
 
 def build_scale(scale: float, chunk_rows: int, workers: int, highest_order: int,
-                seed: int) -> dict:
+                seed: int, sizes: tuple[int, ...] = SPECZ_SIZES,
+                matched_fraction: float = 0.8) -> dict:
     out = object_dir(scale)
     staging = DATA_DIR / f".staging_{scale:g}x"
     timings = {}
@@ -131,7 +134,7 @@ def build_scale(scale: float, chunk_rows: int, workers: int, highest_order: int,
         (staging / "done").write_text("ok")
     timings["generate_s"] = round(time.monotonic() - started, 1)
     started = time.monotonic()
-    write_specz(scale, files, seed)
+    write_specz(scale, files, seed, sizes, matched_fraction)
     timings["specz_s"] = round(time.monotonic() - started, 1)
     started = time.monotonic()
     if not out.exists():
@@ -148,6 +151,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--highest-order", type=int, default=12)
     parser.add_argument("--seed", type=int, default=20250)
+    parser.add_argument("--specz-sizes", type=int, nargs="+", default=list(SPECZ_SIZES))
+    parser.add_argument("--matched-fraction", type=float, default=0.8,
+                        help="spec-z with a counterpart (1.0 at 10x: too dense for 0.8)")
     args = parser.parse_args()
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     log = DATA_DIR / "make_data_log.json"
@@ -156,7 +162,8 @@ def main() -> None:
         print(f"scale {scale:g}x: {int(round(DP1_ROWS * scale))} rows", flush=True)
         started = time.monotonic()
         timings = build_scale(scale, args.chunk_rows, args.workers, args.highest_order,
-                              args.seed + int(scale * 1000))
+                              args.seed + int(scale * 1000), tuple(args.specz_sizes),
+                              args.matched_fraction)
         timings["total_s"] = round(time.monotonic() - started, 1)
         record[f"{scale:g}x"] = timings
         log.write_text(json.dumps(record, indent=2))

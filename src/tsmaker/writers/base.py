@@ -181,7 +181,8 @@ class TableWriter(ABC):
                 raise
         else:
             frame = self._conform(frame)
-        self._write_batch(frame)
+        if len(frame):
+            self._write_batch(frame)
         self._rows_written += len(frame)
         self._batches_written += 1
 
@@ -252,7 +253,7 @@ class TableWriter(ABC):
 
     @abstractmethod
     def _write_batch(self, frame: pd.DataFrame) -> None:
-        """Append one batch whose columns and dtypes match the first batch."""
+        """Append one non-empty batch whose columns and dtypes match the first batch."""
 
     @abstractmethod
     def _finish(self) -> None:

@@ -37,8 +37,6 @@ class CsvWriter(TableWriter):
         first_frame.iloc[:0].to_csv(self._handle, index=False, lineterminator="\n")
 
     def _write_batch(self, frame: pd.DataFrame) -> None:
-        if len(frame) == 0:
-            return
         frame.to_csv(self._handle, index=False, header=False, na_rep="", lineterminator="\n")
 
     def _finish(self) -> None:

@@ -103,12 +103,8 @@ class FitsWriter(TableWriter):
         self._data_size_bytes = 0
 
     def _write_batch(self, frame: pd.DataFrame) -> None:
-        if self._handle is None:
-            if len(frame) == 0:
-                return
+        if self._handle is None:  # opened at the first rows: string widths need values
             self._open(frame)
-        if len(frame) == 0:
-            return
         rows = self._encode_rows(frame)
         assert self._handle is not None
         self._handle.write(rows.tobytes())

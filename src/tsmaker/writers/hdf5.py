@@ -81,12 +81,8 @@ class Hdf5Writer(TableWriter):
                 )
 
     def _write_batch(self, frame: pd.DataFrame) -> None:
-        if self._file is None:
-            if len(frame) == 0:
-                return
+        if self._file is None:  # opened at the first rows: string widths need values
             self._open(frame)
-        if len(frame) == 0:
-            return
         rows = self._encode_rows(frame)
         dataset = self._file[DATASET_PATH]
         start = dataset.shape[0]

@@ -64,8 +64,6 @@ class ParquetWriter(TableWriter):
         self._writer = pq.ParquetWriter(self.temp_path, self._schema)
 
     def _write_batch(self, frame: pd.DataFrame) -> None:
-        if len(frame) == 0:
-            return
         if not self._pending_rows:
             self._pending = []
         self._pending.append(frame)
