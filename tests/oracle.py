@@ -166,6 +166,10 @@ def write_collection(objects: pd.DataFrame, path: Path, *, margin_arcsec: float 
     """A real HATS collection (catalog + margin) written by LSDB."""
     import lsdb
 
+    from tsmaker.compile_cache import enable_numba_caching
+
+    enable_numba_caching()  # hats' kernels compile once per machine, not per test process
+
     catalog = lsdb.from_dataframe(
         objects, ra_column="coord_ra", dec_column="coord_dec", margin_threshold=margin_arcsec,
         partition_rows=partition_rows, catalog_name="object_lc", lowest_order=2,

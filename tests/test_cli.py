@@ -10,7 +10,6 @@ is started together on a small thread pool to keep the module fast.
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from cli_helpers import Completed, closed_port, without_library_warnings
 from conftest import DP1_COLLECTION, SAMPLES
 from oracle import brute_force_matches, oracle_collection, synthetic_catalogs
 
@@ -29,16 +29,6 @@ from tsmaker.registry import Registry
 
 PARALLEL = max(6, 2 * (os.cpu_count() or 1))
 TIMEOUT_SECONDS = 300
-
-
-@dataclass(frozen=True)
-class Completed:
-    """One finished CLI process."""
-
-    args: tuple[str, ...]
-    code: int
-    stdout: str
-    stderr: str
 
 
 def tsmaker(*args: str, home: Path, env: Mapping[str, str] | None = None) -> Completed:
@@ -66,22 +56,6 @@ def run_together(
         return {key: future.result() for key, future in futures.items()}
 
 
-_WARNING_HEADER = re.compile(r"^\S.*:\d+: \w*Warning: ")
-
-
-def without_library_warnings(stderr: str) -> list[str]:
-    """stderr lines minus Python warnings shown by libraries (header .. indented source)."""
-    kept, skipping = [], False
-    for line in stderr.splitlines():
-        if _WARNING_HEADER.match(line):
-            skipping = True
-        elif skipping and line.startswith("  "):
-            skipping = False
-        elif not skipping:
-            kept.append(line)
-    return kept
-
-
 def assert_one_error_line(result: Completed, code: int, *fragments: str) -> str:
     """Exit ``code``, nothing on stdout, one ``Error:`` line holding every fragment."""
     assert "Traceback" not in result.stderr, result.stderr
@@ -98,12 +72,6 @@ def assert_one_error_line(result: Completed, code: int, *fragments: str) -> str:
 def products_named(home: Path, name: str) -> list:
     with Registry(home / "registry.sqlite") as registry:
         return [p for p in registry.list_products() if p.name == name]
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # ------------------------------------------------------------------------ inputs
@@ -123,9 +91,6 @@ class Inputs:
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
     """The oracle's synthetic objects as a real HATS collection, and its spec-z file."""
-    from tsmaker.compile_cache import enable_numba_caching
-
-    enable_numba_caching()
     folder = tmp_path_factory.mktemp("cli")
     objects, specz = synthetic_catalogs()
     collection = oracle_collection(tmp_path_factory, 300)

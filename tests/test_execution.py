@@ -15,7 +15,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import closed_port
 from typer.testing import CliRunner
 
 from tsmaker.cli import app
@@ -69,10 +69,8 @@ class Inputs:
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
-    from tsmaker.compile_cache import enable_numba_caching
     from tsmaker.mock import mock_object_frame, mock_specz_frame, write_object_collection
 
-    enable_numba_caching()
     folder = tmp_path_factory.mktemp("execution")
     objects = mock_object_frame(
         OBJECT_ROWS, seed=11, fields={"ECDFS": (53.13, -28.10)}, field_radius_deg=1.5,
@@ -354,14 +352,8 @@ def test_collection_over_http_gives_the_same_rows(
         assert not partial
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_url_that_does_not_answer_is_one_clear_catalog_error(inputs: Inputs) -> None:
-    url = f"http://127.0.0.1:{_free_port()}/{COLLECTION_NAME}"
+    url = f"http://127.0.0.1:{closed_port()}/{COLLECTION_NAME}"
     started = time.monotonic()
 
     with pytest.raises(CatalogError) as raised:

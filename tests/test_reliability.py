@@ -9,7 +9,6 @@ file is being written.
 import json
 import math
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import Completed, without_library_warnings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from oracle import oracle_collection, synthetic_catalogs
@@ -35,14 +35,6 @@ TIMEOUT_SECONDS = 300
 CONCURRENT_RUNS = 8
 #: Three neighbours within 3 arcsec: ranks, blends and ties make the row order non-trivial.
 MATCH_FLAGS = ("--radius", "3", "--neighbors", "3")
-
-
-@dataclass(frozen=True)
-class Completed:
-    args: tuple[str, ...]
-    code: int
-    stdout: str
-    stderr: str
 
 
 def cli_environment(home: Path) -> dict[str, str]:
@@ -78,26 +70,6 @@ def run_together(cases: Mapping[str, Sequence[str]], home: Path) -> dict[str, Co
         return {key: future.result() for key, future in futures.items()}
 
 
-_WARNING_HEADER = re.compile(r"^\S.*:\d+: \w*Warning: ")
-
-
-def without_library_warnings(stderr: str) -> list[str]:
-    """stderr lines minus Python warnings shown by libraries (header .. indented source).
-
-    Library warnings can reach stderr at random (see test_cli's --quiet xfail); they are
-    not what these tests are about.
-    """
-    kept, skipping = [], False
-    for line in stderr.splitlines():
-        if _WARNING_HEADER.match(line):
-            skipping = True
-        elif skipping and line.startswith("  "):
-            skipping = False
-        elif not skipping:
-            kept.append(line)
-    return kept
-
-
 def products(home: Path) -> list:
     with Registry(home / "registry.sqlite") as registry:
         return registry.list_products()
@@ -125,9 +97,6 @@ class Inputs:
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
-    from tsmaker.compile_cache import enable_numba_caching
-
-    enable_numba_caching()
     folder = tmp_path_factory.mktemp("reliability")
     _, specz = synthetic_catalogs()
     fine = oracle_collection(tmp_path_factory, 300)
