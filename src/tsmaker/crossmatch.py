@@ -172,11 +172,6 @@ class PixelMatch:
     redshift_rows: Any
     """The spec-z inside the pixel (pandas.DataFrame indexed by ``_healpix_29``)."""
 
-    @property
-    def first_healpix29(self) -> int:
-        """First order-29 index inside the pixel: sorts tasks in sky order."""
-        return self.pixel << (2 * (29 - self.order))
-
 
 def plan_pixel_matches(
     redshift_frame: Any,
