@@ -24,12 +24,13 @@ def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
     parameters = plan.parameters
     report("step", text="Planning the crossmatch")
     redshift = plan.redshift
+    match_parameters = _match_parameters(parameters)
     pixel_matches = plan_pixel_matches(
         redshift.frame,
         ra_column=redshift.roles["ra"],
         dec_column=redshift.roles["dec"],
         object_files=plan.object_info.files,
-        radius_arcsec=float(parameters.radius_arcsec),
+        radius_arcsec=match_parameters.radius_arcsec,
     )
     matcher = PixelMatcher(
         object_columns=tuple(plan.object_columns),
@@ -39,7 +40,7 @@ def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
         object_id_column=plan.recipe.object_id_column,
         redshift_ra_column=redshift.roles["ra"],
         redshift_dec_column=redshift.roles["dec"],
-        parameters=_match_parameters(parameters),
+        parameters=match_parameters,
     )
     keep_index = parameters.output_format == "hats"
     pixels = [(pixel_match.order, pixel_match.pixel) for pixel_match in pixel_matches]
