@@ -312,6 +312,10 @@ def main() -> None:
     parser.add_argument("--workers-specz", type=int, default=100_000)
     parser.add_argument("--workers-repeats", type=int, default=None)
     parser.add_argument("--render-only", action="store_true")
+    parser.add_argument("--add-to-previous", action="store_true",
+                        help="append these configs (and replace the --workers table) to "
+                             "bench/out/results.json instead of starting afresh; --help and "
+                             "the fixed overhead are not re-measured")
     args = parser.parse_args()
 
     results_path = OUT_DIR / "results.json"
@@ -325,9 +329,16 @@ def main() -> None:
     env = dict(os.environ, TSMAKER_HOME=str(home), PYTHONUNBUFFERED="1")
     env.pop("TSMAKER_SCHEDULER", None)
     started = time.time()
-    results: dict = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-                     "repeats": args.repeats, "radius_arcsec": RADIUS,
-                     "flux_type": FLUX_TYPE, "triplets": []}
+    if args.add_to_previous:
+        results = json.loads(results_path.read_text())
+        results.setdefault("additions", []).append(
+            {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "configs": args.configs,
+             "load_average": os.getloadavg()})
+        started -= results.get("elapsed_s", 0)
+    else:
+        results = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                   "repeats": args.repeats, "radius_arcsec": RADIUS,
+                   "flux_type": FLUX_TYPE, "triplets": []}
     make_log = DATA_DIR / "make_data_log.json"
     if make_log.exists():
         results["data_generation"] = json.loads(make_log.read_text())
@@ -338,11 +349,12 @@ def main() -> None:
         (BENCH_DIR / "RESULTS.md").write_text(render(results))
 
     try:
-        results["help"] = run_help(args.repeats, env)
-        print(f"--help: {results['help']['wall_s']:.3f} s", flush=True)
-        warm_page_cache(args.scales[0])
-        results["fixed_overhead"] = run_fixed_overhead(args.scales[0], args.repeats, env)
-        save()
+        if not args.add_to_previous:
+            results["help"] = run_help(args.repeats, env)
+            print(f"--help: {results['help']['wall_s']:.3f} s", flush=True)
+            warm_page_cache(args.scales[0])
+            results["fixed_overhead"] = run_fixed_overhead(args.scales[0], args.repeats, env)
+            save()
         if args.configs:
             configs = []
             for text in args.configs:
