@@ -146,6 +146,29 @@ def test_margin_files_are_read_only_for_partitions_with_spec_z_near_an_edge(cata
     assert 0 < len(with_margin) < len(tasks)
 
 
+def test_missing_partition_file_is_one_clear_error_and_a_failed_product(catalogs, tmp_path):
+    import shutil
+
+    from tsmaker.registry import Registry
+
+    copy = tmp_path / "objects"
+    shutil.copytree(catalogs["collection"], copy)
+    files = open_object_catalog(str(copy))
+    tasks = plan_pixel_matches(catalogs["specz"], ra_column="ra", dec_column="dec",
+                               object_files=files, radius_arcsec=1.0)
+    missing = tasks[len(tasks) // 2].files[0].path
+    Path(missing).unlink()
+
+    with pytest.raises(CatalogError) as raised:
+        make_training_set("broken", catalogs["specz_path"], str(copy), output_dir=str(tmp_path))
+    message = str(raised.value)
+    assert missing in message and "cannot be read" in message and "\n" not in message
+    with Registry.open_default() as registry:
+        (product,) = [p for p in registry.list_products() if p.name == "broken"]
+    assert product.status == "failed"
+    assert not list(tmp_path.glob("broken*.parquet"))
+
+
 def test_oracle_cases_are_really_exercised(catalogs):
     """The synthetic data must contain the awkward cases, or the oracle test proves little."""
     import hats

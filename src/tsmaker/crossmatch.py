@@ -125,14 +125,23 @@ class PixelMatcher:
         columns = list(self.object_columns)
         tables = []
         for file in files:
-            if file.filesystem is None:
-                # ParquetFile.read skips pyarrow.dataset's discovery (half the cost of a
-                # small file), and an open local file skips resolving its filesystem; one
-                # thread per file, since partitions are read in parallel already.
-                with pa.OSFile(file.path) as source:
-                    table = pq.ParquetFile(source).read(columns=columns, use_threads=False)
-            else:
-                table = _read_remote(file, columns)
+            try:
+                if file.filesystem is None:
+                    # ParquetFile.read skips pyarrow.dataset's discovery (half the cost of
+                    # a small file), and an open local file skips resolving its filesystem;
+                    # one thread per file, since partitions are read in parallel already.
+                    with pa.OSFile(file.path) as source:
+                        table = pq.ParquetFile(source).read(columns=columns, use_threads=False)
+                else:
+                    table = _read_remote(file, columns)
+            except (OSError, pa.ArrowInvalid) as error:
+                text = str(error).strip()
+                reason = "no such file" if isinstance(error, FileNotFoundError) else (
+                    text.splitlines()[0] if text else type(error).__name__)
+                raise CatalogError(
+                    f"object catalog file {file.describe()!r} cannot be read ({reason}); "
+                    "the catalog is incomplete or unreachable: check it, or copy it again"
+                ) from None
             if self.row_filters:
                 table = table.filter(pq.filters_to_expression(list(self.row_filters)))
             tables.append(table)
