@@ -162,7 +162,7 @@ def synthetic_catalogs(seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def write_collection(objects: pd.DataFrame, path: Path, *, margin_arcsec: float = 10.0,
-                     partition_rows: int = 400) -> Path:
+                     partition_rows: int = 400, lowest_order: int = 2) -> Path:
     """A real HATS collection (catalog + margin) written by LSDB."""
     import lsdb
 
@@ -172,8 +172,8 @@ def write_collection(objects: pd.DataFrame, path: Path, *, margin_arcsec: float 
 
     catalog = lsdb.from_dataframe(
         objects, ra_column="coord_ra", dec_column="coord_dec", margin_threshold=margin_arcsec,
-        partition_rows=partition_rows, catalog_name="object_lc", lowest_order=2,
-        highest_order=9,
+        partition_rows=partition_rows, catalog_name="object_lc", lowest_order=lowest_order,
+        highest_order=max(9, lowest_order),
     )
     catalog.write_catalog(path, as_collection=True, progress_bar=False)
     return path

@@ -122,6 +122,77 @@ def test_disc_leaves_pixel_never_misses_an_edge_crossing():
     assert (flagged & ~crosses).sum() <= 0.05 * crosses.sum()
 
 
+def test_spec_z_beyond_the_footprint_edge_match_objects_inside_it(tmp_path):
+    """A spec-z in no partition, just beyond the edge of the object catalog's footprint,
+    still gets every object within the radius (LSDB's crossmatch pairs only overlapping
+    partitions and would lose it); spec-z far from every partition get nothing."""
+    # Objects just inside the edges of 150 scattered order-10 pixels, so that the pixels
+    # are the partitions and their neighbours are empty sky.
+    import astropy.units as u
+    import hats
+    from cdshealpix.nested import healpix_to_lonlat, vertices
+    from oracle import offset_positions, unit_vectors, write_collection
+
+    rng = np.random.default_rng(3)
+    cells = rng.choice(12 * 4**10, 150, replace=False).astype(np.uint64)
+    corner_ra, corner_dec = (v.to_value(u.deg) for v in vertices(cells, 10))
+    centre_ra, centre_dec = (v.to_value(u.deg) for v in healpix_to_lonlat(cells, 10))
+    per_cell = 12
+    cell = np.repeat(np.arange(len(cells)), per_cell)
+    side = rng.integers(0, 4, len(cell))
+    fraction = rng.uniform(0.1, 0.9, len(cell))
+    start = unit_vectors(corner_ra[cell, side], corner_dec[cell, side])
+    stop = unit_vectors(corner_ra[cell, (side + 1) % 4], corner_dec[cell, (side + 1) % 4])
+    point = (1 - fraction)[:, None] * start + fraction[:, None] * stop
+    edge_ra = np.degrees(np.arctan2(point[:, 1], point[:, 0])) % 360
+    edge_dec = np.degrees(np.arcsin(point[:, 2] / np.linalg.norm(point, axis=1)))
+    inward = _position_angle(edge_ra, edge_dec, centre_ra[cell], centre_dec[cell])
+    ra, dec = offset_positions(edge_ra, edge_dec, rng.uniform(0.3, 2.0, len(cell)), inward)
+    n = len(ra)
+    objects = pd.DataFrame({"objectId": np.arange(n, dtype=np.int64) + 10**15,
+                            "coord_ra": ra, "coord_dec": dec})
+    for band in "ugrizy":
+        objects[f"{band}_cModelFlux"] = rng.lognormal(7.0, 1.0, n).astype(np.float32)
+        objects[f"{band}_cModelFluxErr"] = np.float32(30.0)
+    collection = write_collection(objects, tmp_path / "sparse", lowest_order=10)
+    pixels = hats.read_hats(collection).main_catalog.get_healpix_pixels()
+    starts = np.array(sorted(p.pixel << (2 * (29 - p.order)) for p in pixels))
+    ends = np.array(sorted((p.pixel + 1) << (2 * (29 - p.order)) for p in pixels))
+    ra, dec = offset_positions(ra, dec, rng.uniform(0.1, 2.5, n), rng.uniform(0, 360, n))
+    healpix = healpix29(ra, dec)
+    index = np.searchsorted(starts, healpix, side="right") - 1
+    outside = (index < 0) | (healpix >= ends[np.maximum(index, 0)])
+    assert outside.sum() >= 300
+    far_ra, far_dec = rng.uniform(0, 360, 20), rng.uniform(-80, -60, 20)
+    specz = pd.DataFrame({"ra": np.concatenate([ra[outside], ra[~outside][:100], far_ra]),
+                          "dec": np.concatenate([dec[outside], dec[~outside][:100], far_dec])})
+    specz["specz_id"] = np.arange(len(specz), dtype=np.int64) + 1
+    specz["z"] = 0.5
+    path = tmp_path / "edge_specz.parquet"
+    specz.to_parquet(path, index=False)
+
+    product = make_training_set("edge", path, collection, output_dir=str(tmp_path),
+                                radius_arcsec=3.0, n_neighbors=3)
+    got = _pairs(pd.read_parquet(product.files[0]))
+    expected = brute_force_matches(specz, objects, 3.0, 3)
+    # Every spec-z near the footprint has its object; the far ones have none.
+    assert expected["specz_id"].nunique() == len(specz) - 20
+    pd.testing.assert_frame_equal(
+        got.drop(columns="match_distance_arcsec"),
+        expected.drop(columns="match_distance_arcsec").reset_index(drop=True),
+    )
+    np.testing.assert_allclose(got["match_distance_arcsec"], expected["match_distance_arcsec"],
+                               rtol=0, atol=1e-6)
+
+
+def _position_angle(ra1, dec1, ra2, dec2):
+    """Position angle (deg, east of north) of point 2 seen from point 1."""
+    ra1, dec1, ra2, dec2 = map(np.radians, (ra1, dec1, ra2, dec2))
+    delta = ra2 - ra1
+    return np.degrees(np.arctan2(np.sin(delta) * np.cos(dec2), np.cos(dec1) * np.sin(dec2)
+                                 - np.sin(dec1) * np.cos(dec2) * np.cos(delta)))
+
+
 def _offset(ra, dec, separation_arcsec, angle_deg):
     from oracle import offset_positions
 

@@ -228,19 +228,112 @@ def plan_pixel_matches(
     margin_pixels = set(margin.pixels) if margin is not None else set()
     probes = _disc_probes(ra, dec, radius_arcsec) if margin_pixels else None
     tasks = []
+    inside = np.zeros(len(healpix), dtype=bool)
     for pixel_order, pixel in main.pixels:
         shift = 2 * (29 - pixel_order)
         start, stop = np.searchsorted(sorted_healpix, [pixel << shift, (pixel + 1) << shift])
         if start == stop:
             continue
         rows = np.sort(order[start:stop])
+        inside[rows] = True
         files = [main.pixel_file(pixel_order, pixel)]
         if (pixel_order, pixel) in margin_pixels and np.any(
             (probes[rows] >> shift) != pixel
         ):
             files.append(margin.pixel_file(pixel_order, pixel))
         tasks.append(PixelMatch(pixel_order, pixel, tuple(files), indexed.iloc[rows]))
+    if not inside.all():
+        tasks += _outside_pixel_matches(
+            indexed, healpix, np.flatnonzero(~inside), ra, dec, main, radius_arcsec
+        )
+        tasks.sort(key=lambda task: task.pixel << (2 * (29 - task.order)))
     return tasks
+
+
+def _outside_pixel_matches(
+    indexed: Any,
+    healpix: Any,
+    rows: Any,
+    ra_deg: Any,
+    dec_deg: Any,
+    main: Any,
+    radius_arcsec: float,
+) -> list[PixelMatch]:
+    """Tasks for spec-z outside every object partition but within the radius of one.
+
+    A spec-z just beyond the edge of the object catalog's footprint can still have an
+    object within the radius, inside a partition it does not belong to (LSDB's
+    crossmatch loses these: it only pairs overlapping partitions). Such spec-z are
+    gathered by their cell at the catalog's deepest partition order (a cell that holds
+    no partition, since it holds a spec-z outside all of them, so these tasks never
+    overlap the others), and matched against the whole of every partition their disc
+    touches. A cheap vectorised test first drops spec-z far from every partition (most
+    of them, for a spectroscopic survey wider than the object catalog); the rest get an
+    exact cone search.
+    """
+    import numpy as np
+    from astropy.coordinates import Angle, Latitude, Longitude
+    from cdshealpix.nested import cone_search, neighbours
+
+    orders = np.array([order for order, _ in main.pixels])
+    pixels = np.array([pixel for _, pixel in main.pixels], dtype=np.int64)
+    starts = pixels << (2 * (29 - orders))
+    ends = (pixels + 1) << (2 * (29 - orders))
+    deepest = int(orders.max())
+    search_order = min(deepest, _coarse_order(radius_arcsec))
+    shift = 2 * (29 - search_order)
+    # A disc far smaller than a cell lies in the cell and its 8 neighbours.
+    cells = neighbours((healpix[rows] >> shift).astype(np.uint64), search_order)
+    cells = cells.astype(np.int64)
+    near = np.zeros(len(rows), dtype=bool)
+    for column in range(cells.shape[1]):
+        cell = cells[:, column]
+        first, last = _partition_span(cell << shift, (cell + 1) << shift, starts, ends)
+        near |= (cell >= 0) & (last > first)
+    groups: dict[int, tuple[list[int], set[int]]] = {}
+    group_shift = 2 * (29 - deepest)
+    for row in rows[near]:
+        found, _, _ = cone_search(
+            Longitude(ra_deg[row], unit="deg"), Latitude(dec_deg[row], unit="deg"),
+            Angle(radius_arcsec, unit="arcsec"), search_order,
+        )
+        found = found.astype(np.int64)
+        first, last = _partition_span(found << shift, (found + 1) << shift, starts, ends)
+        touched = {i for a, b in zip(first, last, strict=True) for i in range(a, b)}
+        if touched:
+            members, partitions = groups.setdefault(int(healpix[row] >> group_shift), ([], set()))
+            members.append(row)
+            partitions |= touched
+    return [
+        PixelMatch(
+            deepest,
+            cell,
+            tuple(main.pixel_file(int(orders[i]), int(pixels[i])) for i in sorted(partitions)),
+            indexed.iloc[np.sort(members)],
+        )
+        for cell, (members, partitions) in groups.items()
+    ]
+
+
+def _coarse_order(radius_arcsec: float) -> int:
+    """The deepest HEALPix order whose cells are at least 20 times the radius across."""
+    import math
+
+    cell_arcsec = math.degrees(math.sqrt(4 * math.pi / 12)) * 3600.0  # order 0
+    order = 0
+    while order < 29 and cell_arcsec / 2.0 >= 20.0 * radius_arcsec:
+        cell_arcsec /= 2.0
+        order += 1
+    return order
+
+
+def _partition_span(cell_starts: Any, cell_ends: Any, starts: Any, ends: Any) -> tuple[Any, Any]:
+    """Partitions ``first[i]:last[i]`` overlapping each order-29 range (disjoint, sorted)."""
+    import numpy as np
+
+    first = np.searchsorted(ends, cell_starts, side="right")
+    last = np.searchsorted(starts, cell_ends, side="left")
+    return first, np.maximum(last, first)
 
 
 PROBE_DIRECTIONS = 8

@@ -458,14 +458,12 @@ def mock_object_frame(
     ValueError
         If ``n_rows`` is negative, no field is given or a flux type is unknown.
     """
-    import pandas as pd
-
     if n_rows < 0:
         raise ValueError(f"n_rows must be zero or more, got {n_rows}.")
     fields = dict(DP1_FIELDS if fields is None else fields)
     if not fields:
         raise ValueError("fields is empty; give at least one field centre (RA, Dec) in deg.")
-    all_types = _all_flux_types(flux_types, extra_columns)
+    _all_flux_types(flux_types, extra_columns)  # unknown types refused before any work
     rng = np.random.default_rng(seed)
 
     per_field = rng.multinomial(n_rows, np.full(len(fields), 1.0 / len(fields)))
@@ -482,10 +480,78 @@ def mock_object_frame(
     ra_deg = np.concatenate(ra_parts) if ra_parts else np.empty(0)
     dec_deg = np.concatenate(dec_parts) if dec_parts else np.empty(0)
     _add_close_companions(rng, ra_deg, dec_deg, companion_fraction)
+    object_ids = np.concatenate(id_parts).astype(np.int64) if id_parts else np.empty(0, np.int64)
+    return _object_frame(rng, ra_deg, dec_deg, object_ids, flux_types, extra_columns)
+
+
+def mock_object_frame_at(
+    ra_deg: np.ndarray,
+    dec_deg: np.ndarray,
+    object_ids: np.ndarray,
+    *,
+    seed: int,
+    flux_types: Sequence[str] = ("cModel", "gaap1p0", "psf"),
+    extra_columns: bool = False,
+) -> pd.DataFrame:
+    """A mock DP1 Object table at given positions and ids (no positions are drawn).
+
+    The columns, dtypes and photometric model are those of :func:`mock_object_frame`;
+    this is for callers that lay objects out themselves (e.g. inside given HEALPix
+    partitions, as the benchmark does).
+
+    Parameters
+    ----------
+    ra_deg, dec_deg : numpy.ndarray
+        Positions in degrees.
+    object_ids : numpy.ndarray
+        ``objectId`` of each row (int64, unique).
+    seed : int
+        Random seed of the photometry.
+    flux_types : sequence of str
+        DP1 flux types to generate.
+    extra_columns : bool
+        Add the benchmark's extra DP1 columns (about 100 columns in all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per position, columns as in :func:`mock_object_dtypes`.
+
+    Examples
+    --------
+    >>> frame = mock_object_frame_at(np.array([53.1, 53.2]), np.array([-28.1, -28.0]),
+    ...                              np.array([7, 8]), seed=1)
+    >>> frame["objectId"].tolist(), frame.shape
+    ([7, 8], (2, 43))
+    """
+    rng = np.random.default_rng(seed)
+    return _object_frame(
+        rng,
+        np.asarray(ra_deg, dtype=np.float64),
+        np.asarray(dec_deg, dtype=np.float64),
+        np.asarray(object_ids, dtype=np.int64),
+        flux_types,
+        extra_columns,
+    )
+
+
+def _object_frame(
+    rng: np.random.Generator,
+    ra_deg: np.ndarray,
+    dec_deg: np.ndarray,
+    object_ids: np.ndarray,
+    flux_types: Sequence[str],
+    extra_columns: bool,
+) -> pd.DataFrame:
+    """Every Object column at the given positions, drawing photometry from ``rng``."""
+    import pandas as pd
+
+    all_types = _all_flux_types(flux_types, extra_columns)
+    n_rows = len(ra_deg)
     tract, patch = _tract_patch(ra_deg, dec_deg)
 
     columns: dict[str, np.ndarray] = {
-        "objectId": np.concatenate(id_parts).astype(np.int64),
+        "objectId": object_ids,
         "coord_ra": ra_deg,
         "coord_dec": dec_deg,
         "ebv": _dust_ebv(ra_deg, dec_deg),
