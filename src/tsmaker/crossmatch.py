@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tsmaker.errors import CatalogError, InputError
+from tsmaker.healpix import healpix29
 
 MATCH_DISTANCE_COLUMN = "match_distance_arcsec"
 MATCH_RANK_COLUMN = "match_rank"
@@ -75,26 +76,6 @@ def reserved_redshift_renames(
                 new_name += SPECZ_SUFFIX
             renames[name] = new_name
     return renames
-
-
-def healpix29(ra_deg: Any, dec_deg: Any) -> Any:
-    """HEALPix order-29 nested index of each position (hats' ``_healpix_29``).
-
-    Computed with cdshealpix, as hats does, so the values equal the ``_healpix_29``
-    column LSDB and hats-import write.
-
-    Examples
-    --------
-    >>> healpix29([0.0, 45.0], [0.0, 89.9]).tolist()
-    [1369094286720630784, 288229547491246896]
-    """
-    import numpy as np
-    from astropy.coordinates import Latitude, Longitude
-    from cdshealpix.nested import lonlat_to_healpix
-
-    ra = Longitude(np.asarray(ra_deg, dtype=np.float64), unit="deg")
-    dec = Latitude(np.asarray(dec_deg, dtype=np.float64), unit="deg")
-    return np.asarray(lonlat_to_healpix(ra, dec, 29), dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -272,8 +253,8 @@ def _outside_pixel_matches(
     exact cone search.
     """
     import numpy as np
-    from astropy.coordinates import Angle, Latitude, Longitude
-    from cdshealpix.nested import cone_search, neighbours
+
+    from tsmaker.healpix import cone_search, neighbours
 
     orders = np.array([order for order, _ in main.pixels])
     pixels = np.array([pixel for _, pixel in main.pixels], dtype=np.int64)
@@ -283,8 +264,7 @@ def _outside_pixel_matches(
     search_order = min(deepest, _coarse_order(radius_arcsec))
     shift = 2 * (29 - search_order)
     # A disc far smaller than a cell lies in the cell and its 8 neighbours.
-    cells = neighbours((healpix[rows] >> shift).astype(np.uint64), search_order)
-    cells = cells.astype(np.int64)
+    cells = neighbours(healpix[rows] >> shift, search_order)
     near = np.zeros(len(rows), dtype=bool)
     for column in range(cells.shape[1]):
         cell = cells[:, column]
@@ -293,11 +273,8 @@ def _outside_pixel_matches(
     groups: dict[int, tuple[list[int], set[int]]] = {}
     group_shift = 2 * (29 - deepest)
     for row in rows[near]:
-        found, _, _ = cone_search(
-            Longitude(ra_deg[row], unit="deg"), Latitude(dec_deg[row], unit="deg"),
-            Angle(radius_arcsec, unit="arcsec"), search_order,
-        )
-        found = found.astype(np.int64)
+        found = cone_search(float(ra_deg[row]), float(dec_deg[row]), radius_arcsec,
+                            search_order)
         first, last = _partition_span(found << shift, (found + 1) << shift, starts, ends)
         touched = {i for a, b in zip(first, last, strict=True) for i in range(a, b)}
         if touched:
