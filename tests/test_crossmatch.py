@@ -370,3 +370,48 @@ def test_select_unique_closest_with_lower_flags_better():
     keep, _ = select_unique_closest(pairs, key_column="key", object_column="obj",
                                     flag_column="zwarn")
     assert pairs[keep]["key"].tolist() == [1]
+
+
+@pytest.mark.parametrize("radius_arcsec", [0.3, 1.0, 5.0])
+def test_a_disc_lies_in_its_cell_and_the_8_neighbours_at_the_matching_order(radius_arcsec):
+    """pairs_within takes its candidates from 9 cells; no point of the disc may fall
+    outside them, near the poles and the base-pixel corners included."""
+    from tsmaker.crossmatch import MATCH_RADII_PER_CELL, _coarse_order, offset_positions
+    from tsmaker.healpix import lonlat_to_healpix, neighbours
+
+    rng = np.random.default_rng(11)
+    n = 20_000
+    ra = rng.uniform(0, 360, n)
+    dec = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
+    dec[:5000] = np.sign(dec[:5000] + 1e-9) * rng.uniform(88, 90, 5000)
+    dec[5000:10000] = rng.choice([41.8103, -41.8103], 5000) + rng.uniform(-0.01, 0.01, 5000)
+    order = _coarse_order(radius_arcsec, MATCH_RADII_PER_CELL)
+    block = neighbours(lonlat_to_healpix(ra, dec, order), order)
+    for angle in np.linspace(0, 360, 36, endpoint=False):
+        edge_ra, edge_dec = offset_positions(ra, dec, radius_arcsec, angle)
+        cell = lonlat_to_healpix(edge_ra, edge_dec, order)
+        assert (block == cell[:, None]).any(axis=1).all()
+
+
+def test_pairs_within_equals_all_pairs_distances():
+    from oracle import separation_arcsec as oracle_separation
+
+    from tsmaker.crossmatch import pairs_within
+
+    rng = np.random.default_rng(5)
+    centres = [(0.0, 0.0), (180.0, 89.99), (300.0, -60.0)]
+    ra1, dec1, ra2, dec2 = [], [], [], []
+    for ra, dec in centres:
+        for target, n in ((ra1, 300), (ra2, 3000)):
+            target.append(ra + rng.normal(0, 20 / 3600, n) / max(np.cos(np.radians(dec)), 1e-3))
+        dec1.append(np.clip(dec + rng.normal(0, 20 / 3600, 300), -90, 90))
+        dec2.append(np.clip(dec + rng.normal(0, 20 / 3600, 3000), -90, 90))
+    ra1, dec1 = np.mod(np.concatenate(ra1), 360), np.concatenate(dec1)
+    ra2, dec2 = np.mod(np.concatenate(ra2), 360), np.concatenate(dec2)
+    rows1, rows2, distance = pairs_within(ra1, dec1, ra2, dec2, 2.0)
+    all_distances = oracle_separation(ra1[:, None], dec1[:, None], ra2[None, :], dec2[None, :])
+    expected1, expected2 = np.nonzero(all_distances <= 2.0)
+    assert len(expected1) > 500
+    np.testing.assert_array_equal(rows1, expected1)
+    np.testing.assert_array_equal(rows2, expected2)
+    np.testing.assert_allclose(distance, all_distances[expected1, expected2], rtol=0, atol=1e-9)

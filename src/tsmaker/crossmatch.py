@@ -108,11 +108,7 @@ class PixelMatcher:
         for file in files:
             try:
                 if file.filesystem is None:
-                    # ParquetFile.read skips pyarrow.dataset's discovery (half the cost of
-                    # a small file), and an open local file skips resolving its filesystem;
-                    # one thread per file, since partitions are read in parallel already.
-                    with pa.OSFile(file.path) as source:
-                        table = pq.ParquetFile(source).read(columns=columns, use_threads=False)
+                    table = _read_local(file.path, columns)
                 else:
                     table = _read_remote(file, columns)
             except (OSError, pa.ArrowInvalid) as error:
@@ -129,6 +125,28 @@ class PixelMatcher:
         if len(tables) == 1:
             return tables[0]
         return pa.concat_tables(tables, promote_options="permissive")
+
+
+def _read_local(path: str, columns: list[str]) -> Any:
+    """Read columns of a local Parquet file, one thread (partitions run in parallel).
+
+    pyarrow's low-level reader skips pyarrow.dataset's discovery (half the cost of a
+    small file) and ParquetFile's walk over every column path of a wide schema (DP1 has
+    1,305 columns); columns are looked up by name in the file itself.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with pa.OSFile(path) as source:
+        reader = pq.ParquetReader()
+        reader.open(source)
+        indices = []
+        for name in columns:
+            try:
+                indices.append(reader.column_name_idx(name))
+            except KeyError:
+                raise pa.ArrowInvalid(f"it has no column {name!r}") from None
+        return reader.read_all(column_indices=indices, use_threads=False)
 
 
 def _read_remote(file: Any, columns: list[str]) -> Any:
@@ -292,13 +310,18 @@ def _outside_pixel_matches(
     ]
 
 
-def _coarse_order(radius_arcsec: float) -> int:
-    """The deepest HEALPix order whose cells are at least 20 times the radius across."""
+def _coarse_order(radius_arcsec: float, radii_per_cell: float = 20.0) -> int:
+    """The deepest HEALPix order whose cells are ``radii_per_cell`` radii across or more.
+
+    A disc of the radius then lies inside its centre's cell and the 8 neighbours (this
+    holds down to 2 radii per cell everywhere on the sky, poles and base-pixel corners
+    included, as the tests check; hats assumes 1.6 for its margins).
+    """
     import math
 
     cell_arcsec = math.degrees(math.sqrt(4 * math.pi / 12)) * 3600.0  # order 0
     order = 0
-    while order < 29 and cell_arcsec / 2.0 >= 20.0 * radius_arcsec:
+    while order < 29 and cell_arcsec / 2.0 >= radii_per_cell * radius_arcsec:
         cell_arcsec /= 2.0
         order += 1
     return order
@@ -428,15 +451,25 @@ def match_pixel(task: PixelMatch, matcher: PixelMatcher) -> PixelMatches:
     return PixelMatches(specz.iloc[specz_rows], objects.take(object_rows), distance)
 
 
+MATCH_RADII_PER_CELL = 4.0
+"""Candidate cells of :func:`pairs_within` are at least this many radii across."""
+
+
 def pairs_within(
     ra1_deg: Any, dec1_deg: Any, ra2_deg: Any, dec2_deg: Any, radius_arcsec: float
 ) -> tuple[Any, Any, Any]:
     """Every pair (i, j) of positions of set 1 and set 2 within ``radius_arcsec``.
 
+    Candidates come from HEALPix cells at least 4 times the radius across: a disc that
+    small around a point lies inside the point's cell and its 8 neighbours, so every
+    object of those 9 cells is a candidate and every other object is too far. The exact
+    great-circle distance then decides. For a few hundred spec-z against a partition of
+    objects this is a sort and a few searches, with no tree to build.
+
     Returns
     -------
     rows1, rows2 : numpy.ndarray of int64
-        Row positions of the pairs in each set.
+        Row positions of the pairs in each set, sorted by (rows1, rows2).
     distance_arcsec : numpy.ndarray of float64
         Their great-circle distances (Vincenty), all <= ``radius_arcsec``.
 
@@ -448,28 +481,36 @@ def pairs_within(
     ([0, 1], [0, 2], [0.5, 0.0])
     """
     import numpy as np
-    from scipy.spatial import cKDTree
+
+    from tsmaker.healpix import lonlat_to_healpix, neighbours
 
     empty = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0))
     if not len(ra1_deg) or not len(ra2_deg):
         return empty
-    radius_rad = np.radians(radius_arcsec / 3600.0)
-    # Chord of the radius, padded so rounding never drops a pair the exact distance keeps.
-    chord = 2.0 * np.sin(radius_rad / 2.0) * (1.0 + 1e-9) + 1e-15
-    tree1 = cKDTree(unit_vectors(ra1_deg, dec1_deg))
-    tree2 = cKDTree(unit_vectors(ra2_deg, dec2_deg))
-    pairs = tree1.sparse_distance_matrix(tree2, chord, output_type="ndarray")
-    if not len(pairs):
+    order = _coarse_order(radius_arcsec, MATCH_RADII_PER_CELL)
+    cells2 = lonlat_to_healpix(ra2_deg, dec2_deg, order, threads=1)
+    by_cell = np.argsort(cells2, kind="stable")
+    sorted_cells2 = cells2[by_cell]
+    block = neighbours(lonlat_to_healpix(ra1_deg, dec1_deg, order, threads=1), order, threads=1)
+    first = np.searchsorted(sorted_cells2, block, side="left")
+    counts = np.where(block >= 0, np.searchsorted(sorted_cells2, block, side="right") - first, 0)
+    counts, first = counts.ravel(), first.ravel()
+    total = int(counts.sum())
+    if not total:
         return empty
-    rows1 = pairs["i"].astype(np.int64)
-    rows2 = pairs["j"].astype(np.int64)
+    rows1 = np.repeat(np.repeat(np.arange(len(block), dtype=np.int64), block.shape[1]), counts)
+    run_start = np.repeat(np.cumsum(counts) - counts, counts)
+    rows2 = by_cell[np.repeat(first, counts) + np.arange(total) - run_start].astype(np.int64)
     distance = separation_arcsec(
-        np.asarray(ra1_deg)[rows1], np.asarray(dec1_deg)[rows1],
-        np.asarray(ra2_deg)[rows2], np.asarray(dec2_deg)[rows2],
+        np.asarray(ra1_deg, dtype=np.float64)[rows1], np.asarray(dec1_deg, dtype=np.float64)[rows1],
+        np.asarray(ra2_deg, dtype=np.float64)[rows2], np.asarray(dec2_deg, dtype=np.float64)[rows2],
     )
     inside = distance <= radius_arcsec
-    order = np.lexsort((rows2[inside], rows1[inside]))
-    return rows1[inside][order], rows2[inside][order], distance[inside][order]
+    rows1, rows2, distance = rows1[inside], rows2[inside], distance[inside]
+    # A cell is listed once among its neighbours, but keep pairs unique whatever happens.
+    pair_keys = rows1 * len(ra2_deg) + rows2
+    _, unique = np.unique(pair_keys, return_index=True)
+    return rows1[unique], rows2[unique], distance[unique]
 
 
 def unit_vectors(ra_deg: Any, dec_deg: Any) -> Any:

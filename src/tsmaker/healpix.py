@@ -50,8 +50,12 @@ def healpix29(ra_deg: Any, dec_deg: Any) -> Any:
     return lonlat_to_healpix(ra_deg, dec_deg, 29)
 
 
-def lonlat_to_healpix(ra_deg: Any, dec_deg: Any, order: int) -> Any:
-    """Nested index at ``order`` of positions in degrees (RA wrapped into [0, 360))."""
+def lonlat_to_healpix(ra_deg: Any, dec_deg: Any, order: int, threads: int = 0) -> Any:
+    """Nested index at ``order`` of positions in degrees (RA wrapped into [0, 360)).
+
+    ``threads=0`` lets cdshealpix use every core; partition tasks, which already run in
+    parallel, pass 1.
+    """
     import numpy as np
 
     lon = np.mod(np.radians(np.atleast_1d(np.asarray(ra_deg, dtype=np.float64))), 2 * np.pi)
@@ -62,11 +66,11 @@ def lonlat_to_healpix(ra_deg: Any, dec_deg: Any, order: int) -> Any:
     dx = np.empty(lon.shape, dtype=np.float64)
     dy = np.empty(lon.shape, dtype=np.float64)
     depth = np.full(lon.shape, order, dtype=np.uint8)
-    _extension().lonlat_to_healpix(depth, lon, lat, ipix, dx, dy, np.uint16(0))
+    _extension().lonlat_to_healpix(depth, lon, lat, ipix, dx, dy, np.uint16(threads))
     return ipix.astype(np.int64)
 
 
-def neighbours(cells: Any, order: int) -> Any:
+def neighbours(cells: Any, order: int, threads: int = 0) -> Any:
     """Each cell and its 8 neighbours at ``order``, shape (n, 9); -1 where there is none.
 
     Examples
@@ -78,7 +82,7 @@ def neighbours(cells: Any, order: int) -> Any:
 
     cells = np.ascontiguousarray(np.atleast_1d(cells), dtype=np.uint64)
     result = np.zeros((*cells.shape, 9), dtype=np.int64)
-    _extension().neighbours(np.uint8(order), cells, result, np.uint16(0))
+    _extension().neighbours(np.uint8(order), cells, result, np.uint16(threads))
     return result
 
 
