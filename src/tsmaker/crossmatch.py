@@ -501,6 +501,12 @@ def pairs_within(
     rows1 = np.repeat(np.repeat(np.arange(len(block), dtype=np.int64), block.shape[1]), counts)
     run_start = np.repeat(np.cumsum(counts) - counts, counts)
     rows2 = by_cell[np.repeat(first, counts) + np.arange(total) - run_start].astype(np.int64)
+    # A cheap chord test first (padded so rounding never drops a pair), Vincenty after.
+    vectors1, vectors2 = unit_vectors(ra1_deg, dec1_deg), unit_vectors(ra2_deg, dec2_deg)
+    chord = 2.0 * np.sin(np.radians(radius_arcsec / 3600.0) / 2.0) * (1.0 + 1e-9) + 1e-15
+    gap = vectors1[rows1] - vectors2[rows2]
+    close = np.einsum("ij,ij->i", gap, gap) <= chord * chord
+    rows1, rows2 = rows1[close], rows2[close]
     distance = separation_arcsec(
         np.asarray(ra1_deg, dtype=np.float64)[rows1], np.asarray(dec1_deg, dtype=np.float64)[rows1],
         np.asarray(ra2_deg, dtype=np.float64)[rows2], np.asarray(dec2_deg, dtype=np.float64)[rows2],
