@@ -283,11 +283,8 @@ def _outside_pixel_matches(
     shift = 2 * (29 - search_order)
     # A disc far smaller than a cell lies in the cell and its 8 neighbours.
     cells = neighbours(healpix[rows] >> shift, search_order)
-    near = np.zeros(len(rows), dtype=bool)
-    for column in range(cells.shape[1]):
-        cell = cells[:, column]
-        first, last = _partition_span(cell << shift, (cell + 1) << shift, starts, ends)
-        near |= (cell >= 0) & (last > first)
+    first, last = _partition_span(cells << shift, (cells + 1) << shift, starts, ends)
+    near = ((cells >= 0) & (last > first)).any(axis=1)
     groups: dict[int, tuple[list[int], set[int]]] = {}
     group_shift = 2 * (29 - deepest)
     for row in rows[near]:
@@ -313,9 +310,10 @@ def _outside_pixel_matches(
 def _coarse_order(radius_arcsec: float, radii_per_cell: float = 20.0) -> int:
     """The deepest HEALPix order whose cells are ``radii_per_cell`` radii across or more.
 
-    A disc of the radius then lies inside its centre's cell and the 8 neighbours (this
-    holds down to 2 radii per cell everywhere on the sky, poles and base-pixel corners
-    included, as the tests check; hats assumes 1.6 for its margins).
+    A disc of the radius then lies inside its centre's cell and the 8 neighbours: the
+    tests check it at :data:`MATCH_RADII_PER_CELL` over the whole sky, poles and
+    base-pixel corners included (it held down to 2 radii per cell when tried; hats
+    assumes 1.6 for its margins).
     """
     import math
 
@@ -420,8 +418,7 @@ class PixelMatches:
 def match_pixel(task: PixelMatch, matcher: PixelMatcher) -> PixelMatches:
     """Match one partition's spec-z against its objects (partition + margin).
 
-    Every object within ``radius_arcsec`` is found with a KD-tree on unit vectors (the
-    chord bound is padded, then the exact great-circle distance decides), and the
+    Every object within ``radius_arcsec`` is found by :func:`pairs_within`, and the
     ``n_neighbors`` nearest per spec-z are kept, ties in distance going to the smaller
     object id, so the result does not depend on the order of the rows in the files.
     The pairs come in no particular order; :func:`tsmaker.partition.finish_partition`
@@ -513,7 +510,8 @@ def pairs_within(
     )
     inside = distance <= radius_arcsec
     rows1, rows2, distance = rows1[inside], rows2[inside], distance[inside]
-    # A cell is listed once among its neighbours, but keep pairs unique whatever happens.
+    # Sorted by (rows1, rows2); np.unique would also drop a pair seen twice, should a
+    # cell ever be listed twice among its neighbours.
     pair_keys = rows1 * len(ra2_deg) + rows2
     _, unique = np.unique(pair_keys, return_index=True)
     return rows1[unique], rows2[unique], distance[unique]
