@@ -515,6 +515,56 @@ def test_parquet_memory_stays_bounded_by_a_few_batches(tmp_path):
     assert peak_arrow_bytes < 5 * batch_bytes, peak_arrow_bytes
 
 
+def test_parquet_does_not_hold_thousands_of_small_batches(tmp_path):
+    # A run at low spec-z density gives thousands of partitions of a few dozen rows:
+    # far fewer rows than a row group, but each pandas frame costs tens of kB.
+    n_batches, rows_per_batch, n_columns = 3_000, 2, 40
+    rng = np.random.default_rng(7)
+    values = rng.normal(size=(rows_per_batch, n_columns))
+
+    def batch(index: int) -> pd.DataFrame:
+        columns = {f"flux_{c}": values[:, c] + index for c in range(n_columns)}
+        columns["objectId"] = np.arange(rows_per_batch, dtype="int64") + index * rows_per_batch
+        return pd.DataFrame(columns)
+
+    with writer_for("parquet")(tmp_path / "warm-up.parquet") as writer:  # imports, caches
+        for index in range(200):
+            writer.write(batch(index))
+    tracemalloc.start()
+    try:
+        held = [batch(index) for index in range(200)]
+        per_batch_bytes = tracemalloc.get_traced_memory()[0] / len(held)
+        del held
+        tracemalloc.reset_peak()
+        baseline_bytes = tracemalloc.get_traced_memory()[0]
+        with writer_for("parquet")(tmp_path / "small.parquet") as writer:
+            for index in range(n_batches):
+                writer.write(batch(index))
+        peak_bytes = tracemalloc.get_traced_memory()[1] - baseline_bytes
+    finally:
+        tracemalloc.stop()
+
+    assert n_batches * rows_per_batch < ParquetWriter.row_group_rows  # all in one row group
+    metadata = pq.ParquetFile(tmp_path / "small.parquet").metadata
+    assert metadata.num_rows == n_batches * rows_per_batch
+    assert metadata.num_row_groups == 1
+    table = pq.read_table(tmp_path / "small.parquet", columns=["objectId", "flux_3"])
+    np.testing.assert_array_equal(
+        table["objectId"].to_numpy(), np.arange(n_batches * rows_per_batch)
+    )
+    np.testing.assert_allclose(
+        table["flux_3"].to_numpy(), np.concatenate([values[:, 3] + i for i in range(n_batches)])
+    )
+    # The pending rows themselves (numpy buffers under the Arrow tables) are held until
+    # the row group is written; holding every pandas batch as well would take
+    # n_batches x per_batch_bytes, ~8x more here.
+    data_bytes = n_batches * rows_per_batch * (n_columns + 1) * 8
+    assert n_batches * per_batch_bytes > 5 * data_bytes
+    # At most a conversion's worth of batches waits, plus its concatenated copy.
+    assert peak_bytes < data_bytes + 6 * ParquetWriter.convert_batches * per_batch_bytes, (
+        peak_bytes, data_bytes, per_batch_bytes)
+
+
 def make_other_dtypes_batch() -> pd.DataFrame:
     """Less common dtypes: nullable bool/uint/float, small ints, more pyarrow types."""
     return pd.DataFrame(

@@ -6,7 +6,7 @@ so the writer streams them to disk and memory does not grow with the output size
 
 import os
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -136,7 +136,7 @@ class Executor:
         """How many partitions may be computed ahead of the writer."""
         return self.in_flight or max(2, 2 * self.threads)
 
-    def ordered_results(self, tasks: Sequence[PartitionTask]) -> Iterator[Any]:
+    def ordered_results(self, tasks: Iterable[PartitionTask]) -> Iterator[Any]:
         """Yield the result of each task in order, with at most ``window()`` in flight.
 
         A sliding window, not batches: a slow partition never holds the others back,
@@ -149,7 +149,7 @@ class Executor:
         else:
             yield from self._distributed(tasks)
 
-    def _threaded(self, tasks: Sequence[PartitionTask]) -> Iterator[Any]:
+    def _threaded(self, tasks: Iterable[PartitionTask]) -> Iterator[Any]:
         from concurrent.futures import ThreadPoolExecutor
 
         pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="tsmaker")
@@ -166,7 +166,7 @@ class Executor:
                 future.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _distributed(self, tasks: Sequence[PartitionTask]) -> Iterator[Any]:
+    def _distributed(self, tasks: Iterable[PartitionTask]) -> Iterator[Any]:
         pending: deque[Any] = deque()
         try:
             for task in tasks:

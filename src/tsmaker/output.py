@@ -8,6 +8,7 @@ winners are chosen once, then the parts are filtered into the final file in orde
 """
 
 import shutil
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +52,15 @@ def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
     with open_executor(settings) as executor:
         # At least 4 tasks per thread when there are enough partitions, for balance.
         per_task = min(TASK_PARTITIONS, max(1, len(pixel_matches) // (4 * executor.threads)))
-        tasks = [
-            PartitionTask(match_and_finish, (group, matcher, plan.recipe, keep_index))
-            for group in group_pixel_matches(pixel_matches, partitions=per_task)
-        ]
+        groups = deque(group_pixel_matches(pixel_matches, partitions=per_task))
+        del pixel_matches
+        # Tasks are made as the executor asks for them and each group is let go once
+        # its task is done, so neither its spec-z rows nor what pandas caches on them
+        # while they are matched stay in memory for the rest of the run.
+        tasks = (
+            PartitionTask(match_and_finish, (groups.popleft(), matcher, plan.recipe, keep_index))
+            for _ in range(len(groups))
+        )
         results = (
             frame for frames in executor.ordered_results(tasks) for frame in frames
         )

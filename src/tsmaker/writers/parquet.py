@@ -36,13 +36,19 @@ class ParquetWriter(TableWriter):
     format_name: ClassVar[str] = "parquet"
     suffix: ClassVar[str] = ".parquet"
     #: Small batches are gathered into row groups of about this many rows: fewer,
-    #: larger row groups read faster, and one conversion per group costs less than one
-    #: per batch (a run's partitions often hold a few hundred matches each).
+    #: larger row groups read faster (a run's partitions often hold a few dozen to a
+    #: few hundred matches each).
     row_group_rows: ClassVar[int] = 65_536
+    #: Pending batches are converted to Arrow this many at a time: one conversion per
+    #: few batches costs less than one per batch, and a pandas frame costs tens of kB
+    #: of blocks and indexes however few rows it holds, so thousands of small frames
+    #: must not wait in memory for a row group to fill.
+    convert_batches: ClassVar[int] = 64
 
     _writer: Any = None
     _schema: Any = None
-    _pending: list[Any]
+    _pending_frames: list[Any]
+    _pending_tables: list[Any]
     _pending_rows: int = 0
 
     def _start(self, first_frame: pd.DataFrame) -> None:
@@ -62,22 +68,24 @@ class ParquetWriter(TableWriter):
         metadata[PARAMETERS_KEY] = self.metadata_json.encode()
         self._schema = pa.schema(fields, metadata=metadata)
         self._writer = pq.ParquetWriter(self.temp_path, self._schema)
+        self._pending_frames, self._pending_tables = [], []
 
     def _write_batch(self, frame: pd.DataFrame) -> None:
-        if not self._pending_rows:
-            self._pending = []
-        self._pending.append(frame)
+        self._pending_frames.append(frame)
         self._pending_rows += len(frame)
+        if len(self._pending_frames) >= self.convert_batches:
+            self._convert()
         if self._pending_rows >= self.row_group_rows:
             self._flush()
 
-    def _flush(self) -> None:
+    def _convert(self) -> None:
+        """Turn the pending pandas batches into one Arrow table."""
         import pandas as pd
         import pyarrow as pa
 
-        if not self._pending_rows:
+        frames, self._pending_frames = self._pending_frames, []
+        if not frames:
             return
-        frames, self._pending, self._pending_rows = self._pending, [], 0
         frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         try:
             table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False)
@@ -86,7 +94,16 @@ class ParquetWriter(TableWriter):
                 f"rows up to batch {self._batches_written + 1} do not fit the Parquet schema "
                 f"fixed by the first batch: {error}"
             ) from error
-        self._writer.write_table(table)
+        self._pending_tables.append(table)
+
+    def _flush(self) -> None:
+        """Write the pending rows as one row group."""
+        import pyarrow as pa
+
+        self._convert()
+        tables, self._pending_tables, self._pending_rows = self._pending_tables, [], 0
+        if tables:
+            self._writer.write_table(tables[0] if len(tables) == 1 else pa.concat_tables(tables))
 
     def _finish(self) -> None:
         self._flush()
