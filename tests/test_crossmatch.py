@@ -415,3 +415,34 @@ def test_pairs_within_equals_all_pairs_distances():
     np.testing.assert_array_equal(rows1, expected1)
     np.testing.assert_array_equal(rows2, expected2)
     np.testing.assert_allclose(distance, all_distances[expected1, expected2], rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("dec_deg", [0.0, 45.0, -89.9999, 89.99995])
+def test_pairs_within_keeps_pairs_just_inside_the_radius_in_every_direction(dec_deg):
+    """Objects 1e-4 of a radius inside and outside the disc, due north and south
+    included (where the z = sin(dec) window is tightest) and next to the poles."""
+    from oracle import separation_arcsec as oracle_separation
+
+    from tsmaker.crossmatch import offset_positions, pairs_within
+
+    radius_arcsec = 1.0
+    rng = np.random.default_rng(3)
+    ra1 = rng.uniform(0, 360, 50)
+    dec1 = np.full(50, dec_deg)
+    angles = np.concatenate([[0.0, 90.0, 180.0, 270.0], rng.uniform(0, 360, 12)])
+    ra2, dec2 = [], []
+    for scale in (1 - 1e-4, 1 + 1e-4):
+        for angle in angles:
+            ra, dec = offset_positions(ra1, dec1, radius_arcsec * scale, angle)
+            ra2.append(ra)
+            dec2.append(dec)
+    ra2, dec2 = np.concatenate(ra2), np.concatenate(dec2)
+    rows1, rows2, distance = pairs_within(ra1, dec1, ra2, dec2, radius_arcsec)
+    all_distances = oracle_separation(ra1[:, None], dec1[:, None], ra2[None, :], dec2[None, :])
+    expected1, expected2 = np.nonzero(all_distances <= radius_arcsec)
+    found = set(zip(rows1.tolist(), rows2.tolist(), strict=True))
+    n_inside = 50 * len(angles)  # objects 0..n_inside-1 were placed inside, the rest outside
+    own = [(j % 50, j) for j in range(2 * n_inside)]
+    assert all((pair in found) == (pair[1] < n_inside) for pair in own)
+    np.testing.assert_array_equal(rows1, expected1)
+    np.testing.assert_array_equal(rows2, expected2)

@@ -663,3 +663,21 @@ def test_fixed_layout_formats_refuse_unsupported_dtypes_at_first_batch(tmp_path,
     with pytest.raises(InputError, match="column 'when' has dtype datetime64"):
         write_product(format_name, tmp_path, batches=[batch])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_parquet_dictionary_encodes_text_columns_only(tmp_path):
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({
+        "objectId": np.arange(5000, dtype="int64"),
+        "flux_g": rng.normal(1000.0, 100.0, 5000),
+        "survey": pd.array(rng.choice(["DESI", "2dFLenS"], 5000), dtype="str"),
+    })
+    path = write_product("parquet", tmp_path, batches=[frame])
+
+    row_group = pq.ParquetFile(path).metadata.row_group(0)
+    encodings = {row_group.column(i).path_in_schema: set(row_group.column(i).encodings)
+                 for i in range(row_group.num_columns)}
+    assert "RLE_DICTIONARY" in encodings["survey"]
+    assert not encodings["flux_g"] & {"RLE_DICTIONARY", "PLAIN_DICTIONARY"}
+    assert not encodings["objectId"] & {"RLE_DICTIONARY", "PLAIN_DICTIONARY"}
+    pd.testing.assert_frame_equal(pd.read_parquet(path), frame)

@@ -223,9 +223,10 @@ def plan_pixel_matches(
     order = np.argsort(healpix, kind="stable")
     sorted_healpix = healpix[order]
     indexed = redshift_frame.set_axis(pd.Index(healpix, name=HEALPIX_COLUMN), axis=0)
+    # One take in sky order, then each partition's spec-z are a slice of it.
+    in_sky_order = indexed.iloc[order]
     main, margin = object_files.main, object_files.margin
     margin_pixels = set(margin.pixels) if margin is not None else set()
-    probes = _disc_probes(ra, dec, radius_arcsec) if margin_pixels else None
     tasks = []
     inside = np.zeros(len(healpix), dtype=bool)
     for pixel_order, pixel in main.pixels:
@@ -233,14 +234,15 @@ def plan_pixel_matches(
         start, stop = np.searchsorted(sorted_healpix, [pixel << shift, (pixel + 1) << shift])
         if start == stop:
             continue
-        rows = np.sort(order[start:stop])
+        rows = order[start:stop]
         inside[rows] = True
         files = [main.pixel_file(pixel_order, pixel)]
-        if (pixel_order, pixel) in margin_pixels and np.any(
-            (probes[rows] >> shift) != pixel
+        if (pixel_order, pixel) in margin_pixels and _discs_leave_pixel(
+            healpix[rows], ra[rows], dec[rows], radius_arcsec, pixel_order, pixel
         ):
             files.append(margin.pixel_file(pixel_order, pixel))
-        tasks.append(PixelMatch(pixel_order, pixel, tuple(files), indexed.iloc[rows]))
+        redshift_rows = in_sky_order.iloc[start:stop]
+        tasks.append(PixelMatch(pixel_order, pixel, tuple(files), redshift_rows))
     if not inside.all():
         tasks += _outside_pixel_matches(
             indexed, healpix, np.flatnonzero(~inside), ra, dec, main, radius_arcsec
@@ -360,6 +362,31 @@ def _disc_probes(ra_deg: Any, dec_deg: Any, radius_arcsec: float) -> Any:
     return healpix29(probe_ra, probe_dec).reshape(-1, PROBE_DIRECTIONS)
 
 
+def _discs_leave_pixel(
+    healpix: Any, ra_deg: Any, dec_deg: Any, radius_arcsec: float, order: int, pixel: int
+) -> bool:
+    """True if the disc around some of these positions, all in ``pixel``, may leave it.
+
+    Most positions lie far from the edge: when the 9 cells around a position, at the
+    order whose cells are 4 radii across, are all in the pixel, so is its disc (the
+    property :func:`pairs_within` relies on). The octagon probes of
+    :func:`disc_leaves_pixel` decide for the rest.
+    """
+    import numpy as np
+
+    from tsmaker.healpix import neighbours
+
+    cell_order = _coarse_order(radius_arcsec, MATCH_RADII_PER_CELL)
+    if cell_order > order:
+        block = neighbours(healpix >> (2 * (29 - cell_order)), cell_order)
+        near_edge = ((block >> (2 * (cell_order - order))) != pixel).any(axis=1)
+        ra_deg, dec_deg = ra_deg[near_edge], dec_deg[near_edge]
+    if not len(ra_deg):
+        return False
+    probes = _disc_probes(ra_deg, dec_deg, radius_arcsec)
+    return bool(np.any((probes >> (2 * (29 - order))) != pixel))
+
+
 def disc_leaves_pixel(ra_deg: Any, dec_deg: Any, radius_arcsec: float, order: int) -> Any:
     """True where the disc of ``radius_arcsec`` may reach beyond the order-``order`` pixel.
 
@@ -459,9 +486,11 @@ def pairs_within(
 
     Candidates come from HEALPix cells at least 4 times the radius across: a disc that
     small around a point lies inside the point's cell and its 8 neighbours, so every
-    object of those 9 cells is a candidate and every other object is too far. The exact
-    great-circle distance then decides. For a few hundred spec-z against a partition of
-    objects this is a sort and a few searches, with no tree to build.
+    object of those 9 cells is a candidate and every other object is too far. Within a
+    cell, objects are sorted by z = sin(dec), so only those with |dz| <= the chord of
+    the radius are taken; the 3-D chord, then the exact great-circle distance decide.
+    For a few hundred spec-z against a partition of objects this is a sort and a few
+    searches, with no tree to build.
 
     Returns
     -------
@@ -485,25 +514,40 @@ def pairs_within(
     if not len(ra1_deg) or not len(ra2_deg):
         return empty
     order = _coarse_order(radius_arcsec, MATCH_RADII_PER_CELL)
+    # Chord of the radius on the unit sphere, padded so rounding never drops a pair.
+    chord = 2.0 * np.sin(np.radians(radius_arcsec / 3600.0) / 2.0) * (1.0 + 1e-9) + 1e-15
+    vectors1, vectors2 = unit_vectors(ra1_deg, dec1_deg), unit_vectors(ra2_deg, dec2_deg)
+    # Set 2 sorted by cell, then by z = sin(dec) within a cell, under one float key:
+    # the cell's rank + (z + 1) / 4, which stays inside [rank, rank + 1/2].
     cells2 = lonlat_to_healpix(ra2_deg, dec2_deg, order, threads=1)
-    by_cell = np.argsort(cells2, kind="stable")
-    sorted_cells2 = cells2[by_cell]
+    by_cell = np.lexsort((vectors2[:, 2], cells2))
+    vectors2 = vectors2[by_cell]
+    cells, cell_rows = np.unique(cells2[by_cell], return_counts=True)
+    keys2 = np.repeat(np.arange(len(cells), dtype=np.float64), cell_rows)
+    keys2 += (vectors2[:, 2] + 1.0) / 4.0
+    # In each of the 9 cells around a set-1 point, only the run with |dz| <= chord (a
+    # necessary condition) is a candidate: two searches give it.
     block = neighbours(lonlat_to_healpix(ra1_deg, dec1_deg, order, threads=1), order, threads=1)
-    first = np.searchsorted(sorted_cells2, block, side="left")
-    counts = np.where(block >= 0, np.searchsorted(sorted_cells2, block, side="right") - first, 0)
-    counts, first = counts.ravel(), first.ravel()
+    rank = np.minimum(np.searchsorted(cells, block), len(cells) - 1)
+    present = (block >= 0) & (cells[rank] == block)
+    z1 = vectors1[:, 2:3]
+    pad = 4.0 * np.spacing(float(len(cells))) + 1e-12  # the rounding of rank + (z + 1) / 4
+    first = np.searchsorted(keys2, rank + (z1 - chord + 1.0) / 4.0 - pad, side="left")
+    last = np.searchsorted(keys2, rank + (z1 + chord + 1.0) / 4.0 + pad, side="right")
+    counts = np.where(present, last - first, 0).ravel()
     total = int(counts.sum())
     if not total:
         return empty
-    rows1 = np.repeat(np.repeat(np.arange(len(block), dtype=np.int64), block.shape[1]), counts)
+    per_row1 = counts.reshape(len(block), -1).sum(axis=1)
     run_start = np.repeat(np.cumsum(counts) - counts, counts)
-    rows2 = by_cell[np.repeat(first, counts) + np.arange(total) - run_start].astype(np.int64)
-    # A cheap chord test first (padded so rounding never drops a pair), Vincenty after.
-    vectors1, vectors2 = unit_vectors(ra1_deg, dec1_deg), unit_vectors(ra2_deg, dec2_deg)
-    chord = 2.0 * np.sin(np.radians(radius_arcsec / 3600.0) / 2.0) * (1.0 + 1e-9) + 1e-15
-    gap = vectors1[rows1] - vectors2[rows2]
-    close = np.einsum("ij,ij->i", gap, gap) <= chord * chord
-    rows1, rows2 = rows1[close], rows2[close]
+    positions = np.repeat(first.ravel(), counts) + np.arange(total) - run_start
+    squared_chord = np.zeros(total)
+    for axis in range(3):  # one coordinate at a time: 1-D repeats and takes are fast
+        gap = np.repeat(vectors1[:, axis], per_row1) - vectors2[:, axis].take(positions)
+        squared_chord += gap * gap
+    close = np.flatnonzero(squared_chord <= chord * chord)
+    rows1 = np.repeat(np.arange(len(block), dtype=np.int64), per_row1)[close]
+    rows2 = by_cell[positions[close]].astype(np.int64)
     distance = separation_arcsec(
         np.asarray(ra1_deg, dtype=np.float64)[rows1], np.asarray(dec1_deg, dtype=np.float64)[rows1],
         np.asarray(ra2_deg, dtype=np.float64)[rows2], np.asarray(dec2_deg, dtype=np.float64)[rows2],

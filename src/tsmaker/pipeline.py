@@ -221,7 +221,9 @@ def plan_run(parameters: RunParameters, registry: Any, report: Reporter) -> RunP
         column_order=tuple(dict.fromkeys(column_order)),
     )
     units = column_units(redshift, object_info, recipe)
-    string_widths = measure_string_widths(redshift.frame)
+    # Fixed-width strings (FITS, HDF5) take the longest value of the whole catalog.
+    fixed_width = parameters.output_format in ("fits", "hdf5")
+    string_widths = measure_string_widths(redshift.frame) if fixed_width else {}
     inputs = {
         "redshift": {
             "reference": parameters.redshift_catalog,

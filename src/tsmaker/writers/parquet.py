@@ -12,6 +12,8 @@ Layout
   ``b"tsmaker"`` (next to pyarrow's own ``b"pandas"`` entry).
 - A column that is entirely empty and of ``object`` dtype in the first batch (so
   Arrow would infer the ``null`` type) is stored as ``large_string``.
+- Snappy compression; dictionary encoding for every column but the integer and
+  floating-point ones.
 """
 
 from __future__ import annotations
@@ -67,7 +69,12 @@ class ParquetWriter(TableWriter):
         metadata = dict(inferred.metadata or {})
         metadata[PARAMETERS_KEY] = self.metadata_json.encode()
         self._schema = pa.schema(fields, metadata=metadata)
-        self._writer = pq.ParquetWriter(self.temp_path, self._schema)
+        # Dictionary encoding pays off for text only: tried on millions of distinct
+        # fluxes or ids it is built and then abandoned, which made writing 4x slower
+        # and the file 25% larger.
+        text = [f.name for f in fields if not (pa.types.is_integer(f.type)
+                                               or pa.types.is_floating(f.type))]
+        self._writer = pq.ParquetWriter(self.temp_path, self._schema, use_dictionary=text)
         self._pending_frames, self._pending_tables = [], []
 
     def _write_batch(self, frame: pd.DataFrame) -> None:
