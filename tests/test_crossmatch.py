@@ -393,10 +393,17 @@ def test_a_disc_lies_in_its_cell_and_the_8_neighbours_at_the_matching_order(radi
         assert (block == cell[:, None]).any(axis=1).all()
 
 
-def test_pairs_within_equals_all_pairs_distances():
+@pytest.mark.parametrize("max_candidates", [None, 1, 997])
+def test_pairs_within_equals_all_pairs_distances(max_candidates, monkeypatch):
+    """Also when the candidates are tested a few rows at a time (one row when a row
+    alone has more than the limit)."""
     from oracle import separation_arcsec as oracle_separation
 
+    from tsmaker import crossmatch
     from tsmaker.crossmatch import pairs_within
+
+    if max_candidates is not None:
+        monkeypatch.setattr(crossmatch, "MAX_CANDIDATES", max_candidates)
 
     rng = np.random.default_rng(5)
     centres = [(0.0, 0.0), (180.0, 89.99), (300.0, -60.0)]
@@ -446,3 +453,38 @@ def test_pairs_within_keeps_pairs_just_inside_the_radius_in_every_direction(dec_
     assert all((pair in found) == (pair[1] < n_inside) for pair in own)
     np.testing.assert_array_equal(rows1, expected1)
     np.testing.assert_array_equal(rows2, expected2)
+
+
+@pytest.mark.parametrize("n_nearest", [1, 3])
+@pytest.mark.parametrize("max_candidates", [None, 1, 500])
+def test_pairs_within_n_nearest_keeps_the_nearest_and_their_ties(
+    n_nearest, max_candidates, monkeypatch
+):
+    from oracle import separation_arcsec as oracle_separation
+
+    from tsmaker import crossmatch
+    from tsmaker.crossmatch import pairs_within
+
+    if max_candidates is not None:
+        monkeypatch.setattr(crossmatch, "MAX_CANDIDATES", max_candidates)
+    rng = np.random.default_rng(17)
+    ra1, dec1 = rng.uniform(150, 150.01, 200), rng.uniform(2, 2.01, 200)
+    ra2, dec2 = rng.uniform(150, 150.01, 4000), rng.uniform(2, 2.01, 4000)
+    # Ties: objects at the same place as others, and mirror images about a spec-z.
+    ra2[:300], dec2[:300] = ra2[300:600], dec2[300:600]
+    ra2[600:700], dec2[600:700] = 2 * ra1[:100] - ra2[700:800], 2 * dec1[:100] - dec2[700:800]
+    radius_arcsec = 5.0
+
+    rows1, rows2, distance = pairs_within(ra1, dec1, ra2, dec2, radius_arcsec, n_nearest)
+
+    all_distances = oracle_separation(ra1[:, None], dec1[:, None], ra2[None, :], dec2[None, :])
+    expected = []
+    for row, distances in enumerate(all_distances):
+        within = np.sort(distances[distances <= radius_arcsec])
+        if len(within):
+            limit = within[min(n_nearest, len(within)) - 1]
+            expected += [(row, j) for j in np.flatnonzero(distances <= limit + 1e-9)]
+    assert len(expected) > 200 * n_nearest * 0.8
+    assert sum(len(np.flatnonzero(d <= radius_arcsec)) for d in all_distances) > 4 * len(expected)
+    assert list(zip(rows1.tolist(), rows2.tolist(), strict=True)) == expected
+    np.testing.assert_allclose(distance, all_distances[rows1, rows2], rtol=0, atol=1e-9)

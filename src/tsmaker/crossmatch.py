@@ -10,7 +10,7 @@ within the radius are kept, each with ``match_distance_arcsec`` and ``match_rank
 (1 = nearest; ties in distance are broken by the object id).
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -459,10 +459,11 @@ def match_pixel(task: PixelMatch, matcher: PixelMatcher) -> PixelMatches:
     specz_dec = specz[matcher.redshift_dec_column].to_numpy(dtype=np.float64)
     object_ra = objects.column(matcher.object_ra_column).to_numpy().astype(np.float64)
     object_dec = objects.column(matcher.object_dec_column).to_numpy().astype(np.float64)
-    specz_rows, object_rows, distance = pairs_within(
-        specz_ra, specz_dec, object_ra, object_dec, matcher.parameters.radius_arcsec
-    )
     n_neighbors = matcher.parameters.n_neighbors
+    specz_rows, object_rows, distance = pairs_within(
+        specz_ra, specz_dec, object_ra, object_dec, matcher.parameters.radius_arcsec,
+        n_nearest=n_neighbors,
+    )
     if len(object_rows) > n_neighbors:  # else no spec-z can have more than k pairs
         object_ids = None
         if matcher.object_id_column is not None:
@@ -480,9 +481,19 @@ MATCH_RADII_PER_CELL = 4.0
 
 
 def pairs_within(
-    ra1_deg: Any, dec1_deg: Any, ra2_deg: Any, dec2_deg: Any, radius_arcsec: float
+    ra1_deg: Any,
+    dec1_deg: Any,
+    ra2_deg: Any,
+    dec2_deg: Any,
+    radius_arcsec: float,
+    n_nearest: int | None = None,
 ) -> tuple[Any, Any, Any]:
     """Every pair (i, j) of positions of set 1 and set 2 within ``radius_arcsec``.
+
+    With ``n_nearest``, only the pairs of each i no farther than its ``n_nearest``-th
+    nearest j are kept (ties at that distance all kept, so a later tie-break can choose):
+    in a crowded field the pairs within the radius can outnumber the spec-z a
+    hundredfold, and they are dropped as they are found.
 
     Candidates come from HEALPix cells at least 4 times the radius across: a disc that
     small around a point lies inside the point's cell and its 8 neighbours, so every
@@ -534,31 +545,99 @@ def pairs_within(
     pad = 4.0 * np.spacing(float(len(cells))) + 1e-12  # the rounding of rank + (z + 1) / 4
     first = np.searchsorted(keys2, rank + (z1 - chord + 1.0) / 4.0 - pad, side="left")
     last = np.searchsorted(keys2, rank + (z1 + chord + 1.0) / 4.0 + pad, side="right")
-    counts = np.where(present, last - first, 0).ravel()
-    total = int(counts.sum())
-    if not total:
+    counts = np.where(present, last - first, 0)
+    ra1, dec1 = np.asarray(ra1_deg, dtype=np.float64), np.asarray(dec1_deg, dtype=np.float64)
+    ra2, dec2 = np.asarray(ra2_deg, dtype=np.float64), np.asarray(dec2_deg, dtype=np.float64)
+    found1, found2, found_distance = [], [], []
+    for rows1, positions in _chord_pairs(vectors1, vectors2, first, counts, chord):
+        rows2 = by_cell[positions].astype(np.int64)
+        distance = separation_arcsec(ra1[rows1], dec1[rows1], ra2[rows2], dec2[rows2])
+        inside = distance <= radius_arcsec
+        rows1, rows2, distance = rows1[inside], rows2[inside], distance[inside]
+        # Sorted by (rows1, rows2); np.unique would also drop a pair seen twice, should
+        # a cell ever be listed twice among its neighbours.
+        _, unique = np.unique(rows1 * len(ra2) + rows2, return_index=True)
+        rows1, rows2, distance = rows1[unique], rows2[unique], distance[unique]
+        if n_nearest is not None:
+            near = _within_nearest(rows1, distance, n_nearest)
+            rows1, rows2, distance = rows1[near], rows2[near], distance[near]
+        found1.append(rows1)
+        found2.append(rows2)
+        found_distance.append(distance)
+    if not found1:
         return empty
-    per_row1 = counts.reshape(len(block), -1).sum(axis=1)
-    run_start = np.repeat(np.cumsum(counts) - counts, counts)
-    positions = np.repeat(first.ravel(), counts) + np.arange(total) - run_start
-    squared_chord = np.zeros(total)
-    for axis in range(3):  # one coordinate at a time: 1-D repeats and takes are fast
-        gap = np.repeat(vectors1[:, axis], per_row1) - vectors2[:, axis].take(positions)
-        squared_chord += gap * gap
-    close = np.flatnonzero(squared_chord <= chord * chord)
-    rows1 = np.repeat(np.arange(len(block), dtype=np.int64), per_row1)[close]
-    rows2 = by_cell[positions[close]].astype(np.int64)
-    distance = separation_arcsec(
-        np.asarray(ra1_deg, dtype=np.float64)[rows1], np.asarray(dec1_deg, dtype=np.float64)[rows1],
-        np.asarray(ra2_deg, dtype=np.float64)[rows2], np.asarray(dec2_deg, dtype=np.float64)[rows2],
+    # Each run holds whole rows of set 1, in increasing order: the result stays sorted.
+    return np.concatenate(found1), np.concatenate(found2), np.concatenate(found_distance)
+
+
+def _within_nearest(rows: Any, distance_arcsec: Any, n_nearest: int) -> Any:
+    """True for the pairs no farther than the ``n_nearest``-th nearest of their row.
+
+    ``rows`` is sorted; a row with fewer pairs keeps them all.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _within_nearest(np.array([0, 0, 0, 1]), np.array([0.3, 0.1, 0.3, 0.9]), 2).tolist()
+    [True, True, True, True]
+    >>> _within_nearest(np.array([0, 0, 0, 1]), np.array([0.4, 0.1, 0.3, 0.9]), 2).tolist()
+    [False, True, True, True]
+    """
+    import numpy as np
+
+    row_start = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    row_size = np.diff(np.r_[row_start, len(rows)])
+    if not len(rows) or row_size.max() <= n_nearest:
+        return np.ones(len(rows), dtype=bool)
+    by_distance = np.lexsort((distance_arcsec, rows))
+    sorted_distance = distance_arcsec[by_distance]
+    limit = np.where(
+        row_size >= n_nearest,
+        sorted_distance[row_start + np.minimum(row_size, n_nearest) - 1],
+        np.inf,
     )
-    inside = distance <= radius_arcsec
-    rows1, rows2, distance = rows1[inside], rows2[inside], distance[inside]
-    # Sorted by (rows1, rows2); np.unique would also drop a pair seen twice, should a
-    # cell ever be listed twice among its neighbours.
-    pair_keys = rows1 * len(ra2_deg) + rows2
-    _, unique = np.unique(pair_keys, return_index=True)
-    return rows1[unique], rows2[unique], distance[unique]
+    return distance_arcsec <= np.repeat(limit, row_size)
+
+
+MAX_CANDIDATES = 1 << 20
+"""Candidate pairs :func:`pairs_within` tests at once (bounds its memory to ~60 MB)."""
+
+
+def _chord_pairs(
+    vectors1: Any, vectors2: Any, first: Any, counts: Any, chord: float
+) -> Iterator[tuple[Any, Any]]:
+    """The candidates within ``chord`` of each other: (rows of set 1, positions in set 2).
+
+    Row ``i`` of set 1 has the candidates ``first[i, c] .. first[i, c] + counts[i, c] - 1``
+    of set 2, for each cell ``c``. Rows are taken a run at a time, so that at most
+    :data:`MAX_CANDIDATES` candidates (or one row's) are expanded at once however dense
+    the partition; each run yields its pairs, runs in increasing row order.
+    """
+    import numpy as np
+
+    per_row = counts.sum(axis=1)
+    ends = np.cumsum(per_row)
+    start = 0
+    while start < len(per_row):
+        offset = int(ends[start - 1]) if start else 0
+        stop = max(start + 1, int(np.searchsorted(ends, offset + MAX_CANDIDATES, "right")))
+        run_counts = counts[start:stop].ravel()
+        total = int(ends[stop - 1]) - offset
+        start, run_start = stop, start
+        if not total:
+            continue
+        cell_start = np.repeat(np.cumsum(run_counts) - run_counts, run_counts)
+        positions = np.repeat(first[run_start:stop].ravel(), run_counts)
+        positions += np.arange(total) - cell_start
+        del cell_start
+        squared_chord = np.zeros(total)
+        for axis in range(3):  # one coordinate at a time: 1-D repeats and takes are fast
+            gap = np.repeat(vectors1[run_start:stop, axis], per_row[run_start:stop])
+            gap -= vectors2[:, axis].take(positions)
+            squared_chord += gap * gap
+        close = np.flatnonzero(squared_chord <= chord * chord)
+        rows = np.arange(run_start, stop, dtype=np.int64)
+        yield np.repeat(rows, per_row[run_start:stop])[close], positions[close]
 
 
 def unit_vectors(ra_deg: Any, dec_deg: Any) -> Any:
