@@ -251,7 +251,7 @@ def build_objects(scale: int, seed: int) -> dict:
 
 def write_specz(scale: int, positions: pa.Table, seed: int, sizes: tuple[int, ...]) -> None:
     objects = positions.to_pandas()
-    for n_rows in (10, *sizes):
+    for n_rows in sizes:
         started = time.monotonic()
         frame = mock.mock_specz_frame(objects, n_rows=n_rows, seed=seed + n_rows)
         frame.to_parquet(specz_path(scale, n_rows), index=False)
@@ -259,11 +259,22 @@ def write_specz(scale: int, positions: pa.Table, seed: int, sizes: tuple[int, ..
               f"({time.monotonic() - started:.1f} s)", flush=True)
 
 
+def read_positions(scale: int) -> pa.Table:
+    """Positions and r fluxes of an object catalog already built (for --specz-only)."""
+    import pyarrow.dataset as ds
+
+    dataset = ds.dataset(object_dir(scale) / "object_lc" / "dataset", format="parquet",
+                         partitioning="hive")
+    return dataset.to_table(columns=["coord_ra", "coord_dec", "r_cModelFlux"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[1])
     parser.add_argument("--seed", type=int, default=20250)
     parser.add_argument("--specz-sizes", type=int, nargs="+", default=list(SPECZ_SIZES))
+    parser.add_argument("--specz-only", action="store_true",
+                        help="draw spec-z catalogs around an object catalog already built")
     args = parser.parse_args()
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     log = DATA_DIR / "make_data_log.json"
@@ -272,10 +283,13 @@ def main() -> None:
         print(f"scale {scale}x: {scale} cop{'y' if scale == 1 else 'ies'} of the DP1 layout",
               flush=True)
         started = time.monotonic()
+        if args.specz_only:
+            write_specz(scale, read_positions(scale), args.seed + scale, tuple(args.specz_sizes))
+            continue
         built = build_objects(scale, args.seed)
         objects_s = time.monotonic() - started
         started = time.monotonic()
-        write_specz(scale, built.pop("positions"), args.seed + scale, tuple(args.specz_sizes))
+        write_specz(scale, built.pop("positions"), args.seed + scale, (10, *args.specz_sizes))
         built.update(objects_s=round(objects_s, 1),
                      specz_s=round(time.monotonic() - started, 1))
         record[f"{scale}x"] = built

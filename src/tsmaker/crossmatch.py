@@ -298,14 +298,21 @@ def _outside_pixel_matches(
             members, partitions = groups.setdefault(int(healpix[row] >> group_shift), ([], set()))
             members.append(row)
             partitions |= touched
+    if not groups:
+        return []
+    # One take of every member, then a slice per group: a take per group would cost a
+    # pass over the whole catalog each (pyarrow joins the chunks of a string column).
+    members = [np.sort(members) for members, _ in groups.values()]
+    taken = indexed.iloc[np.concatenate(members)]
+    bounds = np.cumsum([0] + [len(rows) for rows in members])
     return [
         PixelMatch(
             deepest,
             cell,
             tuple(main.pixel_file(int(orders[i]), int(pixels[i])) for i in sorted(partitions)),
-            indexed.iloc[np.sort(members)],
+            taken.iloc[bounds[index] : bounds[index + 1]],
         )
-        for cell, (members, partitions) in groups.items()
+        for index, (cell, (_, partitions)) in enumerate(groups.items())
     ]
 
 

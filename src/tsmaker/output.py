@@ -20,6 +20,7 @@ def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
     from tsmaker.crossmatch import PixelMatcher, plan_pixel_matches
     from tsmaker.execution import PartitionTask, open_executor
     from tsmaker.partition import match_and_finish
+    from tsmaker.redshift import release_arrow_memory
     from tsmaker.resolve import execution_settings
 
     parameters = plan.parameters
@@ -33,6 +34,11 @@ def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
         object_files=plan.object_info.files,
         radius_arcsec=match_parameters.radius_arcsec,
     )
+    specz_rows = len(redshift.frame)
+    # The spec-z now live in the partitions' tasks, in sky order; the plan keeps only
+    # the columns and dtypes (for an empty product), not a second copy of every row.
+    redshift.frame = redshift.frame.iloc[:0]
+    release_arrow_memory()
     matcher = PixelMatcher(
         object_columns=tuple(plan.object_columns),
         row_filters=tuple(plan.profile.row_filters),
@@ -46,7 +52,7 @@ def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
     keep_index = parameters.output_format == "hats"
     pixels = [(pixel_match.order, pixel_match.pixel) for pixel_match in pixel_matches]
     settings = execution_settings(parameters.execution)
-    statistics = _Statistics(plan.recipe.key_column, len(redshift.frame))
+    statistics = _Statistics(plan.recipe.key_column, specz_rows)
     report("partitions", total=len(pixels))
     report("step", text=f"Matching {len(pixels)} partitions")
     with open_executor(settings) as executor:

@@ -281,10 +281,23 @@ def load_redshift_catalog(
     units = dict(frame.attrs.get("units", {}))
     roles = detect_columns(list(frame.columns), overrides)
     catalog = RedshiftCatalog(frame=frame, roles=roles, units=units)
-    return clean_redshift_catalog(
+    cleaned = clean_redshift_catalog(
         catalog, source=str(path), coord_unit=coord_unit, z_min=z_min, z_max=z_max,
         where=where, drop_sentinels=drop_sentinels,
     )
+    release_arrow_memory()
+    return cleaned
+
+
+def release_arrow_memory() -> None:
+    """Give the memory Arrow freed back to the system.
+
+    Arrow's allocator keeps freed memory for reuse: after a large catalog is read and
+    converted to pandas, the process would go on holding twice the catalog's size.
+    """
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def clean_redshift_catalog(
