@@ -367,6 +367,54 @@ def test_url_that_does_not_answer_is_one_clear_catalog_error(inputs: Inputs) -> 
         assert not [p for p in registry.list_products() if p.name == "nobody_home"]
 
 
+@pytest.fixture(scope="module")
+def s3_collection(inputs: Inputs) -> Iterator[str]:
+    """The collection in a bucket of a local S3 server (moto) on 127.0.0.1.
+
+    s3fs finds the server and the credentials through the standard AWS environment
+    variables, as it would for any S3 service other than AWS (``AWS_ENDPOINT_URL``).
+    """
+    boto3 = pytest.importorskip("boto3")
+    pytest.importorskip("s3fs")
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    environment = {
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
+    try:
+        client = boto3.client("s3")
+        client.create_bucket(Bucket="rubin-dp1")
+        for path in inputs.collection.rglob("*"):
+            if path.is_file():
+                key = f"hats/{path.relative_to(inputs.collection.parent).as_posix()}"
+                client.upload_file(str(path), "rubin-dp1", key)
+        yield f"s3://rubin-dp1/hats/{COLLECTION_NAME}"
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        server.stop()
+
+
+def test_collection_on_s3_gives_the_same_rows(
+    inputs: Inputs, in_process: pd.DataFrame, s3_collection: str
+) -> None:
+    frame, product = run_and_read(inputs, "over_s3", s3_collection, {})
+
+    pd.testing.assert_frame_equal(frame, in_process)
+    assert product.inputs["object"]["location"] == s3_collection
+
+
 # ------------------------------------------------------------------------- SLURM
 
 SLURM = SlurmSettings(
