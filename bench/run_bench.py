@@ -239,6 +239,41 @@ def run_triplet(scale: str, n_specz: int, k: int, repeats: int, env: dict) -> di
     return record
 
 
+LOAD_ONLY = """
+import sys
+from pathlib import Path
+from tsmaker.redshift import load_redshift_catalog
+frame = load_redshift_catalog(Path(sys.argv[1]), {}).frame
+print(int(frame.memory_usage(deep=True, index=True).sum()))
+"""
+
+
+def run_output_scaling(scale: str, n_specz: int, k: int, env: dict) -> dict:
+    """tsmaker alone on a large spec-z catalog: rows written vs peak RSS.
+
+    Also measures a process that only reads and cleans the spec-z catalog (what any
+    run must hold in memory), so the part of the peak that the output could add shows.
+    """
+    import pyarrow.parquet as pq
+
+    objects = DATA_DIR / f"object_{scale}x"
+    specz = DATA_DIR / f"specz_{scale}x_{n_specz}.parquet"
+    label = f"output_{scale}x_{n_specz}_k{k}"
+    out = OUT_DIR / label
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    run = measure(tsmaker_command(specz, objects, out, k), env, out / "log.txt")
+    rows = pq.ParquetFile(output_file(out)).metadata.num_rows
+    load = measure([PYTHON, "-c", LOAD_ONLY, str(specz)], env, out / "load.txt")
+    frame_bytes = int((out / "load.txt").read_text().split()[-1])
+    for path in out.glob("*.parquet"):
+        path.unlink()
+    print(f"{label}: {rows:,} rows, {run['wall_s']:.1f} s, {run['peak_rss_mb']:.0f} MB; "
+          f"loading the spec-z alone {load['peak_rss_mb']:.0f} MB", flush=True)
+    return {"scale": scale, "n_specz": n_specz, "k": k, "rows": rows, "tsmaker": run,
+            "load_only": load, "specz_frame_mb": frame_bytes / 2**20}
+
+
 def run_help(repeats: int, env: dict) -> dict:
     runs = []
     for repeat in range(repeats + 1):
@@ -340,6 +375,9 @@ def main() -> None:
                         help="explicit SCALE:NSPECZ:K triplets (overrides --scales sizes/ks "
                              "for the comparison table), e.g. 1:100000:1 3:100000:1")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--output-configs", nargs="+", default=[],
+                        help="SCALE:NSPECZ:K runs of tsmaker alone, for rows written vs "
+                             "memory (e.g. 10:6000000:5 writes ~10^7 rows)")
     parser.add_argument("--workers-specz", type=int, default=100_000)
     parser.add_argument("--workers-repeats", type=int, default=None)
     parser.add_argument("--render-only", action="store_true")
@@ -404,6 +442,11 @@ def main() -> None:
                 warm_page_cache(scale)
                 warmed.add(scale)
             results["triplets"].append(run_triplet(scale, n_specz, k, repeats, env))
+            save()
+        for text in args.output_configs:
+            scale, n, k = text.split(":")
+            results.setdefault("output_scaling", []).append(
+                run_output_scaling(scale, int(n), int(k), env))
             save()
         largest = args.scales[-1]
         wait_for_data(largest)

@@ -67,9 +67,8 @@ def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
             PartitionTask(match_and_finish, (groups.popleft(), matcher, plan.recipe, keep_index))
             for _ in range(len(groups))
         )
-        results = (
-            frame for frames in executor.ordered_results(tasks) for frame in frames
-        )
+        # (frame, partitions in it) pairs, in sky order.
+        results = (item for items in executor.ordered_results(tasks) for item in items)
         if parameters.unique == "closest":
             unique_counts = _write_unique(plan, results, pixels, data_path, statistics, report)
         else:
@@ -215,11 +214,11 @@ def _write_stream(
         _write_hats(plan, results, pixels, data_path, statistics, report)
         return
     with _open_writer(plan, data_path) as writer:
-        for frame in results:
+        for frame, partitions in results:
             statistics.add(frame)
             if len(frame):
                 writer.write(frame)
-            report("advance", rows=len(frame))
+            report("advance", rows=len(frame), partitions=partitions)
         if writer.rows_written == 0:
             writer.write(_empty_frame(plan))
 
@@ -248,13 +247,15 @@ def _write_unique(
         pair_tables = []
         part_paths = []
         sizes = []
-        for index, frame in enumerate(results):
+        partition_counts = []
+        for index, (frame, partitions) in enumerate(results):
             part_path = parts_dir / f"part-{index:06d}.parquet"
             frame.to_parquet(part_path, index=True)
             part_paths.append(part_path)
             sizes.append(len(frame))
+            partition_counts.append(partitions)
             pair_tables.append(frame[[key, object_id, MATCH_DISTANCE_COLUMN, *ties]])
-            report("advance", rows=len(frame))
+            report("advance", rows=len(frame), partitions=partitions)
         report("step", text="Choosing unique galaxies")
         pairs = pd.concat(pair_tables, ignore_index=True) if pair_tables else None
         if pairs is None or pairs.empty:
@@ -267,21 +268,24 @@ def _write_unique(
                 higher_flag_is_better=plan.parameters.z_flag_better == "higher",
             )
         report("step", text="Writing unique rows")
-        filtered = _filtered_parts(part_paths, keep, sizes)
+        filtered = _filtered_parts(part_paths, keep, sizes, partition_counts)
         _write_stream(plan, filtered, pixels, data_path, statistics, _quiet_advance(report))
     finally:
         shutil.rmtree(parts_dir, ignore_errors=True)
     return counts
 
 
-def _filtered_parts(part_paths: list[Path], keep: Any, sizes: list[int]) -> Any:
+def _filtered_parts(
+    part_paths: list[Path], keep: Any, sizes: list[int], partitions: list[int]
+) -> Any:
     import pandas as pd
 
     start = 0
-    for part_path, size in zip(part_paths, sizes, strict=True):
+    for part_path, size, count in zip(part_paths, sizes, partitions, strict=True):
         frame = pd.read_parquet(part_path)
         kept = frame[keep[start : start + size]]
-        yield kept if kept.index.name == HEALPIX_COLUMN else kept.reset_index(drop=True)
+        kept = kept if kept.index.name == HEALPIX_COLUMN else kept.reset_index(drop=True)
+        yield kept, count
         start += size
 
 
@@ -312,7 +316,7 @@ def _write_hats(
         units=plan.units,
         metadata=_product_metadata(plan),
     ) as writer:
-        for (order, pixel), frame in zip(pixels, results, strict=True):
+        for (order, pixel), (frame, _) in zip(pixels, results, strict=True):
             statistics.add(frame)
             writer.write(order, pixel, frame)
-            report("advance", rows=len(frame))
+            report("advance", rows=len(frame), partitions=1)

@@ -36,19 +36,27 @@ class PartitionRecipe:
 
 def match_and_finish(
     pixel_matches: Any, matcher: Any, recipe: PartitionRecipe, keep_index: bool = False
-) -> list[Any]:
+) -> list[tuple[Any, int]]:
     """Match partitions (:func:`tsmaker.crossmatch.match_pixel`) and finish their rows.
 
     One task handles a few neighbouring partitions, so that the cost of scheduling a
-    task (a few ms on a Dask cluster) is small next to its work; the result is one
-    finished frame per partition, in the order given.
+    task (a few ms on a Dask cluster) is small next to its work. The result is a list
+    of (finished frame, number of partitions in it), in the order given: one frame for
+    the whole task, or with ``keep_index`` (HATS output, written partition by
+    partition) one per partition. One frame per task is measured, pickled and sent by
+    Dask once instead of once per partition.
     """
+    import pandas as pd
+
     from tsmaker.crossmatch import match_pixel
 
-    return [
+    frames = [
         finish_partition(match_pixel(pixel_match, matcher), recipe, keep_index)
         for pixel_match in pixel_matches
     ]
+    if keep_index or len(frames) == 1:
+        return [(frame, 1) for frame in frames]
+    return [(pd.concat(frames, ignore_index=True), len(frames))]
 
 
 def finish_partition(matches: Any, recipe: PartitionRecipe, keep_index: bool = False) -> Any:

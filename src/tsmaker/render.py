@@ -127,7 +127,7 @@ class ProgressReporter:
             self._progress.start()
             self._task = self._progress.add_task("match", total=info["total"])
         elif event == "advance" and self._progress is not None:
-            self._progress.advance(self._task)
+            self._progress.advance(self._task, info.get("partitions", 1))
         elif event == "done":
             self.close()
 
