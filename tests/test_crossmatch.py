@@ -376,7 +376,7 @@ def test_select_unique_closest_with_lower_flags_better():
 def test_a_disc_lies_in_its_cell_and_the_8_neighbours_at_the_matching_order(radius_arcsec):
     """pairs_within takes its candidates from 9 cells; no point of the disc may fall
     outside them, near the poles and the base-pixel corners included."""
-    from tsmaker.crossmatch import MATCH_RADII_PER_CELL, _coarse_order, offset_positions
+    from tsmaker.crossmatch import _cell_order, offset_positions
     from tsmaker.healpix import lonlat_to_healpix, neighbours
 
     rng = np.random.default_rng(11)
@@ -385,7 +385,7 @@ def test_a_disc_lies_in_its_cell_and_the_8_neighbours_at_the_matching_order(radi
     dec = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
     dec[:5000] = np.sign(dec[:5000] + 1e-9) * rng.uniform(88, 90, 5000)
     dec[5000:10000] = rng.choice([41.8103, -41.8103], 5000) + rng.uniform(-0.01, 0.01, 5000)
-    order = _coarse_order(radius_arcsec, MATCH_RADII_PER_CELL)
+    order = _cell_order(radius_arcsec)
     block = neighbours(lonlat_to_healpix(ra, dec, order), order)
     for angle in np.linspace(0, 360, 36, endpoint=False):
         edge_ra, edge_dec = offset_positions(ra, dec, radius_arcsec, angle)

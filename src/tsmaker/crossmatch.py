@@ -281,9 +281,9 @@ def _outside_pixel_matches(
     starts = pixels << (2 * (29 - orders))
     ends = (pixels + 1) << (2 * (29 - orders))
     deepest = int(orders.max())
-    search_order = min(deepest, _coarse_order(radius_arcsec))
+    search_order = min(deepest, _cell_order(radius_arcsec))
     shift = 2 * (29 - search_order)
-    # A disc far smaller than a cell lies in the cell and its 8 neighbours.
+    # A disc lies in its cell and the 8 neighbours (see _cell_order).
     cells = neighbours(healpix[rows] >> shift, search_order)
     first, last = _partition_span(cells << shift, (cells + 1) << shift, starts, ends)
     near = ((cells >= 0) & (last > first)).any(axis=1)
@@ -316,19 +316,24 @@ def _outside_pixel_matches(
     ]
 
 
-def _coarse_order(radius_arcsec: float, radii_per_cell: float = 20.0) -> int:
-    """The deepest HEALPix order whose cells are ``radii_per_cell`` radii across or more.
+MATCH_RADII_PER_CELL = 4.0
+"""Cells of :func:`_cell_order` are at least this many radii across."""
+
+
+def _cell_order(radius_arcsec: float) -> int:
+    """The deepest HEALPix order whose cells are :data:`MATCH_RADII_PER_CELL` radii across.
 
     A disc of the radius then lies inside its centre's cell and the 8 neighbours: the
-    tests check it at :data:`MATCH_RADII_PER_CELL` over the whole sky, poles and
-    base-pixel corners included (it held down to 2 radii per cell when tried; hats
-    assumes 1.6 for its margins).
+    tests check it over the whole sky, poles and base-pixel corners included (it held
+    down to 2 radii per cell when tried; hats assumes 1.6 for its margins). Matching
+    (:func:`pairs_within`), the margin decision and the footprint-edge search all rely
+    on it.
     """
     import math
 
     cell_arcsec = math.degrees(math.sqrt(4 * math.pi / 12)) * 3600.0  # order 0
     order = 0
-    while order < 29 and cell_arcsec / 2.0 >= radii_per_cell * radius_arcsec:
+    while order < 29 and cell_arcsec / 2.0 >= MATCH_RADII_PER_CELL * radius_arcsec:
         cell_arcsec /= 2.0
         order += 1
     return order
@@ -383,7 +388,7 @@ def _discs_leave_pixel(
 
     from tsmaker.healpix import neighbours
 
-    cell_order = _coarse_order(radius_arcsec, MATCH_RADII_PER_CELL)
+    cell_order = _cell_order(radius_arcsec)
     if cell_order > order:
         block = neighbours(healpix >> (2 * (29 - cell_order)), cell_order)
         near_edge = ((block >> (2 * (cell_order - order))) != pixel).any(axis=1)
@@ -483,10 +488,6 @@ def match_pixel(task: PixelMatch, matcher: PixelMatcher) -> PixelMatches:
     return PixelMatches(specz.iloc[specz_rows], objects.take(object_rows), distance)
 
 
-MATCH_RADII_PER_CELL = 4.0
-"""Candidate cells of :func:`pairs_within` are at least this many radii across."""
-
-
 def pairs_within(
     ra1_deg: Any,
     dec1_deg: Any,
@@ -531,7 +532,7 @@ def pairs_within(
     empty = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0))
     if not len(ra1_deg) or not len(ra2_deg):
         return empty
-    order = _coarse_order(radius_arcsec, MATCH_RADII_PER_CELL)
+    order = _cell_order(radius_arcsec)
     # Chord of the radius on the unit sphere, padded so rounding never drops a pair.
     chord = 2.0 * np.sin(np.radians(radius_arcsec / 3600.0) / 2.0) * (1.0 + 1e-9) + 1e-15
     vectors1, vectors2 = unit_vectors(ra1_deg, dec1_deg), unit_vectors(ra2_deg, dec2_deg)

@@ -51,7 +51,8 @@ from tsmaker.resolve import (
 
 Reporter = Callable[..., None]
 """``report(event, **info)``: events ``step`` (text), ``notice`` (text), ``partitions``
-(total), ``advance`` (rows) and ``done`` (summary). The CLI renders them."""
+(total), ``advance`` (rows, partitions: how many partitions those rows finish) and
+``done`` (summary). The CLI renders them."""
 
 
 def _silent(event: str, **info: Any) -> None:
