@@ -251,6 +251,33 @@ def test_local_cluster_of_two_workers_gives_the_same_rows(
     assert product.summary["executor"] == "local cluster of 2 workers"
 
 
+def test_failure_on_a_local_worker_is_one_line(inputs: Inputs, tmp_path: Path) -> None:
+    """The worker's own log of the failed task does not reach the user's terminal."""
+    broken = shutil.copytree(inputs.collection, tmp_path / COLLECTION_NAME)
+    partition_files = sorted(broken.glob("*/dataset/Norder=*/Dir=*/Npix=*.parquet"))
+    margin_files = sorted(broken.glob("*_*arcs/dataset/Norder=*/Dir=*/Npix=*.parquet"))
+    for path in set(partition_files) - set(margin_files):
+        path.write_bytes(path.read_bytes()[:100])
+    environment = {
+        key: value for key, value in os.environ.items()
+        if key not in ("TSMAKER_DEBUG", "TSMAKER_SCHEDULER")
+    }
+    environment["TSMAKER_HOME"] = str(tmp_path / "home")
+
+    finished = subprocess.run(
+        [sys.executable, "-m", "tsmaker", "run", "--name", "broken", "--redshift",
+         str(inputs.specz), "--object", str(broken), "--workers", "1",
+         "--output-dir", str(tmp_path / "out")],
+        env=environment, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=PROCESS_START_SECONDS * 3,
+    )
+
+    assert finished.returncode == 1
+    assert finished.stderr.startswith("Error: object catalog file ")
+    assert "cannot be read" in finished.stderr
+    assert finished.stderr.count("\n") == 1, finished.stderr
+
+
 # --------------------------------------------------------------------- over HTTP
 
 
@@ -553,6 +580,47 @@ def test_distributed_results_come_in_task_order() -> None:
         executor = Executor(client, threads=4)
         assert executor.window() == 8
         _check_order_and_window(executor, 40)
+
+
+#: Threads that unpickled a _Recorded argument, in this process.
+_UNPICKLED_ON: list[int] = []
+
+
+class _Recorded:
+    """An argument that notes which thread unpickles it."""
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return _unpickle_recorded, ()
+
+
+def _unpickle_recorded() -> "_Recorded":
+    _UNPICKLED_ON.append(threading.get_ident())
+    return _Recorded()
+
+
+def _running_thread(argument: _Recorded) -> int:
+    return threading.get_ident()
+
+
+def test_task_inputs_are_unpickled_only_where_the_task_runs() -> None:
+    """The scheduler passes a task's inputs on without unpickling and re-pickling them.
+
+    It otherwise does, on its event loop: with a local cluster that is the driver's CPU,
+    taken from the workers on a small machine.
+    """
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                     dashboard_address=None) as cluster,
+        Client(cluster, set_as_default=False) as client,
+    ):
+        _UNPICKLED_ON.clear()
+        task = PartitionTask(_running_thread, (_Recorded(),))
+        (ran_on,) = Executor(client, threads=1).ordered_results([task])
+
+    assert ran_on != threading.get_ident()
+    assert _UNPICKLED_ON == [ran_on]
 
 
 # -------------------------------------------------------------------- validation

@@ -515,7 +515,7 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, _on_sigterm)
     if not settings.debug_enabled():
-        _silence_library_warnings()
+        _silence_library_chatter()
     try:
         code = app(standalone_mode=False)
     except TsmakerError as problem:
@@ -547,18 +547,22 @@ def main() -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-def _silence_library_warnings() -> None:
-    """Keep third-party deprecation chatter off stderr (it is not the user's to act on).
+def _silence_library_chatter() -> None:
+    """Keep third-party warnings and Dask's logs off stderr (they are not the user's to act on).
 
     Replacing the display function works across Dask's threads, where filters set by
     one library can race with another; worker processes get the same through
-    PYTHONWARNINGS. ``TSMAKER_DEBUG=1`` shows everything.
+    PYTHONWARNINGS. Dask's own logging (``distributed.worker - ERROR - Compute
+    Failed`` and its traceback before our one-line error, or a heartbeat that races a
+    closing scheduler after a successful run) is turned down to critical here and, by
+    the environment, in local workers. ``TSMAKER_DEBUG=1`` shows everything.
     """
     import os
     import warnings
 
     warnings.showwarning = lambda *args, **kwargs: None
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
 
 
 def _usage_exceptions() -> tuple[type[BaseException], ...]:
