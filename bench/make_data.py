@@ -46,7 +46,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tsmaker import mock
-from tsmaker.crossmatch import healpix29
+from tsmaker.healpix import healpix29
 
 BENCH_DIR = Path(__file__).resolve().parent
 DATA_DIR = BENCH_DIR / "data"

@@ -8,15 +8,12 @@ import pytest
 from oracle import brute_force_matches, synthetic_catalogs, write_collection
 
 from tsmaker import make_training_set
-from tsmaker.crossmatch import (
-    MatchParameters,
-    disc_leaves_pixel,
-    healpix29,
-    plan_pixel_matches,
-    select_unique_closest,
-)
+from tsmaker.crossmatch import MatchParameters
 from tsmaker.errors import CatalogError, InputError
 from tsmaker.hats_files import open_object_catalog
+from tsmaker.healpix import healpix29
+from tsmaker.planning import disc_leaves_pixel, plan_pixel_matches
+from tsmaker.ranking import select_unique_closest
 
 
 @pytest.fixture(scope="module")
@@ -376,8 +373,8 @@ def test_select_unique_closest_with_lower_flags_better():
 def test_a_disc_lies_in_its_cell_and_the_8_neighbours_at_the_matching_order(radius_arcsec):
     """pairs_within takes its candidates from 9 cells; no point of the disc may fall
     outside them, near the poles and the base-pixel corners included."""
-    from tsmaker.crossmatch import _cell_order, offset_positions
     from tsmaker.healpix import lonlat_to_healpix, neighbours
+    from tsmaker.sphere import cell_order, offset_positions
 
     rng = np.random.default_rng(11)
     n = 20_000
@@ -385,7 +382,7 @@ def test_a_disc_lies_in_its_cell_and_the_8_neighbours_at_the_matching_order(radi
     dec = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
     dec[:5000] = np.sign(dec[:5000] + 1e-9) * rng.uniform(88, 90, 5000)
     dec[5000:10000] = rng.choice([41.8103, -41.8103], 5000) + rng.uniform(-0.01, 0.01, 5000)
-    order = _cell_order(radius_arcsec)
+    order = cell_order(radius_arcsec)
     block = neighbours(lonlat_to_healpix(ra, dec, order), order)
     for angle in np.linspace(0, 360, 36, endpoint=False):
         edge_ra, edge_dec = offset_positions(ra, dec, radius_arcsec, angle)
@@ -399,11 +396,11 @@ def test_pairs_within_equals_all_pairs_distances(max_candidates, monkeypatch):
     alone has more than the limit)."""
     from oracle import separation_arcsec as oracle_separation
 
-    from tsmaker import crossmatch
-    from tsmaker.crossmatch import pairs_within
+    from tsmaker import sphere
+    from tsmaker.sphere import pairs_within
 
     if max_candidates is not None:
-        monkeypatch.setattr(crossmatch, "MAX_CANDIDATES", max_candidates)
+        monkeypatch.setattr(sphere, "MAX_CANDIDATES", max_candidates)
 
     rng = np.random.default_rng(5)
     centres = [(0.0, 0.0), (180.0, 89.99), (300.0, -60.0)]
@@ -430,7 +427,7 @@ def test_pairs_within_keeps_pairs_just_inside_the_radius_in_every_direction(dec_
     included (where the z = sin(dec) window is tightest) and next to the poles."""
     from oracle import separation_arcsec as oracle_separation
 
-    from tsmaker.crossmatch import offset_positions, pairs_within
+    from tsmaker.sphere import offset_positions, pairs_within
 
     radius_arcsec = 1.0
     rng = np.random.default_rng(3)
@@ -462,11 +459,11 @@ def test_pairs_within_n_nearest_keeps_the_nearest_and_their_ties(
 ):
     from oracle import separation_arcsec as oracle_separation
 
-    from tsmaker import crossmatch
-    from tsmaker.crossmatch import pairs_within
+    from tsmaker import sphere
+    from tsmaker.sphere import pairs_within
 
     if max_candidates is not None:
-        monkeypatch.setattr(crossmatch, "MAX_CANDIDATES", max_candidates)
+        monkeypatch.setattr(sphere, "MAX_CANDIDATES", max_candidates)
     rng = np.random.default_rng(17)
     ra1, dec1 = rng.uniform(150, 150.01, 200), rng.uniform(2, 2.01, 200)
     ra2, dec2 = rng.uniform(150, 150.01, 4000), rng.uniform(2, 2.01, 4000)

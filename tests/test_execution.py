@@ -278,6 +278,23 @@ def test_failure_on_a_local_worker_is_one_line(inputs: Inputs, tmp_path: Path) -
     assert finished.stderr.count("\n") == 1, finished.stderr
 
 
+def _profiles_stack(dask_worker: Any) -> bool:
+    return "profile" in dask_worker.periodic_callbacks
+
+
+def test_local_workers_do_not_profile_their_tasks() -> None:
+    """The local cluster has no dashboard to show a profile: its workers take none."""
+    import dask
+
+    from tsmaker.execution import open_executor
+
+    with open_executor(ExecutionSettings(workers=1)) as executor:
+        profiling = executor.client.run(_profiles_stack)
+
+    assert list(profiling.values()) == [False]
+    assert dask.config.get("distributed.worker.profile.enabled") is True  # left as it was
+
+
 # --------------------------------------------------------------------- over HTTP
 
 

@@ -17,9 +17,10 @@ from tsmaker.crossmatch import HEALPIX_COLUMN, MATCH_DISTANCE_COLUMN, MATCH_RANK
 
 def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
     """Run the match for ``plan``, write the product file at ``data_path``; return a summary."""
-    from tsmaker.crossmatch import PixelMatcher, plan_pixel_matches
+    from tsmaker.crossmatch import PixelMatcher
     from tsmaker.execution import PartitionTask, open_executor
     from tsmaker.partition import match_and_finish
+    from tsmaker.planning import plan_pixel_matches
     from tsmaker.redshift import release_arrow_memory
     from tsmaker.resolve import execution_settings
 
@@ -234,7 +235,7 @@ def _write_unique(
     import numpy as np
     import pandas as pd
 
-    from tsmaker.crossmatch import select_unique_closest
+    from tsmaker.ranking import select_unique_closest
 
     roles = plan.redshift.roles
     key = plan.recipe.key_column

@@ -72,13 +72,9 @@ def finish_partition(matches: Any, recipe: PartitionRecipe, keep_index: bool = F
     import numpy as np
     import pandas as pd
 
-    from tsmaker.crossmatch import (
-        HEALPIX_COLUMN,
-        MATCH_DISTANCE_COLUMN,
-        MATCH_RANK_COLUMN,
-        match_order,
-    )
+    from tsmaker.crossmatch import HEALPIX_COLUMN, MATCH_DISTANCE_COLUMN, MATCH_RANK_COLUMN
     from tsmaker.photometry import add_photometry
+    from tsmaker.ranking import match_order
     from tsmaker.split import training_flags
 
     redshift_rows = matches.redshift_rows
