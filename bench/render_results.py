@@ -166,6 +166,16 @@ def render_markdown(results: dict[str, Any]) -> str:
             f"{w1.get('repeats', '')} run(s) each).",
             "",
         ]
+        one, two = workers.get("workers_one_process"), workers.get("workers_two_processes")
+        if one and two:
+            ceiling = 2 * one["wall_s"] / two["wall_s"]
+            lines += [
+                "The machine's own ceiling for two processes: one in-process run on one "
+                f"thread takes {_t(one)} s; two such runs at once, independent, take "
+                f"{_t(two)} s, so two processes give at most {ceiling:.2f}x the throughput "
+                "of one here, before any cluster start, planning or scheduling.",
+                "",
+            ]
 
     lines += ["## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     if "help" in results:

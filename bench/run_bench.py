@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -303,19 +304,37 @@ def run_workers(scale: str, n_specz: int, repeats: int, env: dict) -> dict:
     specz = DATA_DIR / f"specz_{scale}x_{n_specz}.parquet"
     objects = DATA_DIR / f"object_{scale}x"
     record: dict = {"scale": scale, "n_specz": n_specz}
-    runs: dict[str, list[dict]] = {"1": [], "2": []}
+    runs: dict[str, list[dict]] = {"1": [], "2": [], "one_process": [], "two_processes": []}
     for repeat in range(repeats):
-        for workers in ("1", "2"):
-            out = OUT_DIR / f"workers_{scale}x" / f"w{workers}_{repeat}"
+        for variant in runs:
+            out = OUT_DIR / f"workers_{scale}x" / f"{variant}_{repeat}"
             shutil.rmtree(out, ignore_errors=True)
             out.mkdir(parents=True)
-            result = measure(tsmaker_command(specz, objects, out, 1, int(workers)), env,
+            result = measure(_workers_command(variant, specz, objects, out), env,
                              out / "log.txt")
-            runs[workers].append(result)
-            print(f"workers={workers} #{repeat}: {result['wall_s']:.2f} s, "
+            runs[variant].append(result)
+            print(f"workers {variant} #{repeat}: {result['wall_s']:.2f} s, "
                   f"{result['peak_rss_mb']:.0f} MB", flush=True)
     record.update({f"workers_{w}": median_of(r) for w, r in runs.items()})
     return record
+
+
+def _workers_command(variant: str, specz: Path, objects: Path, out: Path) -> list[str]:
+    """``--workers 1`` or ``2``, or the machine's own ceiling for two processes.
+
+    ``one_process`` is the run in-process on one thread; ``two_processes`` two such
+    runs at once, independent: their time against one run's says how much faster two
+    processes can be on this machine, before any Dask or planning cost.
+    """
+    if variant in ("1", "2"):
+        return tsmaker_command(specz, objects, out, 1, int(variant))
+    for name in ("a", "b"):
+        (out / name).mkdir(exist_ok=True)
+    single = tsmaker_command(specz, objects, out / "a", 1) + ["--threads-per-worker", "1"]
+    if variant == "one_process":
+        return single
+    other = tsmaker_command(specz, objects, out / "b", 1) + ["--threads-per-worker", "1"]
+    return ["sh", "-c", f"{shlex.join(single)} & {shlex.join(other)}; wait"]
 
 
 def warm_page_cache(scale: str) -> None:

@@ -8,7 +8,7 @@ beyond the footprint's edge but within the radius of a partition get tasks of th
 from typing import Any
 
 from tsmaker.crossmatch import HEALPIX_COLUMN, PixelMatch
-from tsmaker.healpix import healpix29
+from tsmaker.healpix import healpix29, lonlat_to_healpix
 from tsmaker.sphere import cell_order, offset_positions
 
 
@@ -159,7 +159,7 @@ def _partition_span(cell_starts: Any, cell_ends: Any, starts: Any, ends: Any) ->
 PROBE_DIRECTIONS = 8
 
 
-def _disc_probes(ra_deg: Any, dec_deg: Any, radius_arcsec: float) -> Any:
+def _disc_probes(ra_deg: Any, dec_deg: Any, radius_arcsec: float, threads: int = 0) -> Any:
     """Order-29 HEALPix index of 8 points around each position, shape (n, 8).
 
     The points are the vertices of a regular octagon whose inscribed circle has a
@@ -168,6 +168,8 @@ def _disc_probes(ra_deg: Any, dec_deg: Any, radius_arcsec: float) -> Any:
     an edge, that edge's line passes inside the octagon's inscribed circle and at
     least one vertex lies beyond it, outside the pixel: a disc whose 8 probes all
     fall in the pixel of the centre lies inside that pixel (:func:`disc_leaves_pixel`).
+    Planning calls this once per partition with a few spec-z: ``threads=1`` spares
+    cdshealpix starting its threads for each call.
     """
     import numpy as np
 
@@ -179,7 +181,7 @@ def _disc_probes(ra_deg: Any, dec_deg: Any, radius_arcsec: float) -> Any:
         circumradius_arcsec,
         np.tile(angles, len(ra_deg)),
     )
-    return healpix29(probe_ra, probe_dec).reshape(-1, PROBE_DIRECTIONS)
+    return lonlat_to_healpix(probe_ra, probe_dec, 29, threads).reshape(-1, PROBE_DIRECTIONS)
 
 
 def _discs_leave_pixel(
@@ -198,12 +200,12 @@ def _discs_leave_pixel(
 
     cells_order = cell_order(radius_arcsec)
     if cells_order > order:
-        block = neighbours(healpix >> (2 * (29 - cells_order)), cells_order)
+        block = neighbours(healpix >> (2 * (29 - cells_order)), cells_order, threads=1)
         near_edge = ((block >> (2 * (cells_order - order))) != pixel).any(axis=1)
         ra_deg, dec_deg = ra_deg[near_edge], dec_deg[near_edge]
     if not len(ra_deg):
         return False
-    probes = _disc_probes(ra_deg, dec_deg, radius_arcsec)
+    probes = _disc_probes(ra_deg, dec_deg, radius_arcsec, threads=1)
     return bool(np.any((probes >> (2 * (29 - order))) != pixel))
 
 
