@@ -25,7 +25,7 @@ partitions whose order-14 pixel is one of ``hats.pixel_math.get_margin`` of it.
 a default margin, so ``lsdb.open_catalog`` and ``hats.read_hats`` read the collection.
 
 Spec-z catalogs ``specz_<S>x_<n>.parquet`` are drawn around the objects with
-``tsmaker.mock.mock_specz_frame`` (80% with a counterpart, 5% blends).
+``tsmaker.mock_specz.mock_specz_frame`` (80% with a counterpart, 5% blends).
 
 Usage::
 
@@ -45,7 +45,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tsmaker import mock
+from tsmaker import mock, mock_specz
 from tsmaker.healpix import healpix29
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -253,7 +253,7 @@ def write_specz(scale: int, positions: pa.Table, seed: int, sizes: tuple[int, ..
     objects = positions.to_pandas()
     for n_rows in sizes:
         started = time.monotonic()
-        frame = mock.mock_specz_frame(objects, n_rows=n_rows, seed=seed + n_rows)
+        frame = mock_specz.mock_specz_frame(objects, n_rows=n_rows, seed=seed + n_rows)
         frame.to_parquet(specz_path(scale, n_rows), index=False)
         print(f"  {specz_path(scale, n_rows).name}: {len(frame)} rows "
               f"({time.monotonic() - started:.1f} s)", flush=True)

@@ -69,7 +69,9 @@ class Inputs:
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
-    from tsmaker.mock import mock_object_frame, mock_specz_frame, write_object_collection
+    from tsmaker.mock import mock_object_frame
+    from tsmaker.mock_hats import write_object_collection
+    from tsmaker.mock_specz import mock_specz_frame
 
     folder = tmp_path_factory.mktemp("execution")
     objects = mock_object_frame(

@@ -15,9 +15,9 @@ from tsmaker.mock import (
     DP1_FIELDS,
     mock_object_dtypes,
     mock_object_frame,
-    mock_specz_frame,
-    write_object_collection,
 )
+from tsmaker.mock_hats import write_object_collection
+from tsmaker.mock_specz import mock_specz_frame
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DP1_SCHEMA_PATH = (

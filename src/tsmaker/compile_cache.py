@@ -1,7 +1,7 @@
 """Pay hats' numba compilation once per machine, not once per process.
 
 A run reads HATS files directly and compiles nothing; writing a HATS collection with
-LSDB or hats-import (the demo and benchmark catalogs, :mod:`tsmaker.mock`) does.
+LSDB or hats-import (the demo and benchmark catalogs, :mod:`tsmaker.mock_hats`) does.
 
 hats compiles its pixel-alignment kernels with ``@njit`` and no cache, which costs
 several seconds in every new process (and in every Dask worker). Numba can cache any

@@ -1,7 +1,8 @@
 """The built-in offline demo: a small DP1-shaped Object collection and a redshift catalog.
 
-Both are generated on first use from :mod:`tsmaker.mock` with a fixed seed, so every
-installation gets the same demo without any download.
+Both are generated on first use with a fixed seed (:mod:`tsmaker.mock`,
+:mod:`tsmaker.mock_specz`, :mod:`tsmaker.mock_hats`), so every installation gets the
+same demo without any download.
 """
 
 from __future__ import annotations
@@ -96,12 +97,9 @@ def ensure_demo_data(directory: Path | None = None) -> tuple[Path, Path]:
 
 def _generate(folder: Path) -> None:
     """Write the demo Object collection and redshift catalog into ``folder``."""
-    from tsmaker.mock import (
-        DP1_FIELDS,
-        mock_object_frame,
-        mock_specz_frame,
-        write_object_collection,
-    )
+    from tsmaker.mock import DP1_FIELDS, mock_object_frame
+    from tsmaker.mock_hats import write_object_collection
+    from tsmaker.mock_specz import mock_specz_frame
 
     objects = mock_object_frame(
         DEMO_OBJECT_ROWS,
