@@ -149,7 +149,7 @@ _FAINT_TAIL_RANGE_MAG = (25.4, 29.0)
 
 _OBJECT_ID_BASE = 592_000_000_000_000_000
 _OBJECTS_PER_FIELD_ID_BLOCK = 10**12
-_ARCSEC_PER_DEG = 3600.0
+ARCSEC_PER_DEG = 3600.0
 # ICRS direction of the north Galactic pole, for the dust model.
 _NGP_RA_DEG = 192.85948
 _NGP_DEC_DEG = 27.12825
@@ -315,7 +315,7 @@ def _add_close_companions(
     # A host must not move itself, so drop companions that follow a companion.
     companion[1:] &= ~companion[:-1]
     index = np.flatnonzero(companion)
-    separation_deg = rng.uniform(0.6, 2.0, len(index)) / _ARCSEC_PER_DEG
+    separation_deg = rng.uniform(0.6, 2.0, len(index)) / ARCSEC_PER_DEG
     angle = rng.uniform(0.0, 2.0 * np.pi, len(index))
     ra_deg[index], dec_deg[index] = offset_by(
         ra_deg[index - 1], dec_deg[index - 1], separation_deg, angle
@@ -592,7 +592,7 @@ def _object_frame(
             band = flag[0]
             # Flagged where the band is missing, plus a small rate of other failures.
             columns[flag] = missing_band[band] | (rng.random(n_rows) < 0.02)
-        position_error_deg = np.float32(0.02 / _ARCSEC_PER_DEG) * np.power(
+        position_error_deg = np.float32(0.02 / ARCSEC_PER_DEG) * np.power(
             np.float32(10.0), np.float32(0.2) * (r_mag - 20.0)
         )
         columns["coord_raErr"] = position_error_deg.astype(np.float32)

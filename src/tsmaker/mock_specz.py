@@ -11,13 +11,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tsmaker.mock import AB_ZEROPOINT_NJY_MAG, offset_by
+from tsmaker.mock import AB_ZEROPOINT_NJY_MAG, ARCSEC_PER_DEG, offset_by
 from tsmaker.sphere import unit_vectors
 
 if TYPE_CHECKING:
     import pandas as pd
-
-_ARCSEC_PER_DEG = 3600.0
 
 SPECZ_SURVEYS: dict[str, float] = {
     "DESI": 0.45,
@@ -167,7 +165,7 @@ def mock_specz_frame(
 
     matched_ra = np.concatenate((clean_ra, blend_ra))
     matched_dec = np.concatenate((clean_dec, blend_dec))
-    offset_deg = (offset_arcsec / _ARCSEC_PER_DEG) * np.sqrt(
+    offset_deg = (offset_arcsec / ARCSEC_PER_DEG) * np.sqrt(
         -2.0 * np.log1p(-rng.random(n_matched))
     )
     matched_ra, matched_dec = offset_by(
@@ -229,7 +227,7 @@ def _empty_positions(
             break
         n_try = 2 * missing + 16
         anchor = rng.integers(0, len(object_ra), n_try)
-        separation_deg = rng.uniform(8.0, 60.0, n_try) / _ARCSEC_PER_DEG
+        separation_deg = rng.uniform(8.0, 60.0, n_try) / ARCSEC_PER_DEG
         ra_try, dec_try = offset_by(
             object_ra[anchor],
             object_dec[anchor],
@@ -253,4 +251,4 @@ def _empty_positions(
 
 def _chord(separation_arcsec: float) -> float:
     """Chord length on the unit sphere for an angular separation."""
-    return 2.0 * np.sin(np.radians(separation_arcsec / _ARCSEC_PER_DEG) / 2.0)
+    return 2.0 * np.sin(np.radians(separation_arcsec / ARCSEC_PER_DEG) / 2.0)
