@@ -52,11 +52,13 @@ POLL_SECONDS = 0.05
 
 def measure(command: list[str], env: dict[str, str], log: Path) -> dict:
     """Run a command; wall time and peak RSS summed over its whole process tree."""
-    import resource
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
+    # CPU = user + sys of every process of the tree, as last seen by the poll (a
+    # process's parent does not always reap it: workers forked by a forkserver are
+    # the forkserver's, which outlives the command by a moment). Less sensitive than
+    # wall time to other load on the machine.
+    cpu_by_process: dict[tuple[int, float], float] = {}
     with log.open("w") as handle:
         process = psutil.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
         peak = 0
@@ -68,20 +70,20 @@ def measure(command: list[str], env: dict[str, str], log: Path) -> dict:
                 tree = []
             for member in tree:
                 try:
-                    total += member.memory_info().rss
+                    with member.oneshot():
+                        total += member.memory_info().rss
+                        times = member.cpu_times()
+                        cpu_by_process[member.pid, member.create_time()] = (
+                            times.user + times.system)
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     pass
             peak = max(peak, total)
             time.sleep(POLL_SECONDS)
     wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if process.returncode != 0:
         raise RuntimeError(f"{command} failed ({process.returncode}); see {log}:\n"
                            + log.read_text()[-3000:])
-    # CPU = user + sys of the process and every descendant it reaped (less sensitive
-    # than wall time to other load on the machine).
-    return {"wall_s": wall, "peak_rss_mb": peak / 2**20, "cpu_s": cpu,
+    return {"wall_s": wall, "peak_rss_mb": peak / 2**20, "cpu_s": sum(cpu_by_process.values()),
             "load1_before": load_before}
 
 

@@ -297,6 +297,33 @@ def test_local_workers_do_not_profile_their_tasks() -> None:
     assert dask.config.get("distributed.worker.profile.enabled") is True  # left as it was
 
 
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc (Linux)")
+def test_local_workers_start_with_their_imports_done_and_distributed_environment() -> None:
+    """Workers are forked from a server that imported what tasks need, once.
+
+    They start with pyarrow.parquet loaded (no task has run yet) and with the
+    environment distributed gives the processes it starts (``MALLOC_TRIM_THRESHOLD_``
+    must be there when the process starts to take effect); the caller's environment
+    and Dask configuration are left as they were.
+    """
+    import dask
+
+    from tsmaker.execution import open_executor
+
+    environment = dict(os.environ)
+    with open_executor(ExecutionSettings(workers=2)) as executor:
+        worker_pids = list(executor.client.run(os.getpid).values())
+        for pid in worker_pids:
+            mapped = Path(f"/proc/{pid}/maps").read_text()
+            started_with = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            assert "/pyarrow/_parquet." in mapped
+            assert b"MALLOC_TRIM_THRESHOLD_=65536" in started_with
+
+    assert len(worker_pids) == 2 and os.getpid() not in worker_pids
+    assert dict(os.environ) == environment
+    assert dask.config.get("distributed.worker.multiprocessing-method") == "spawn"
+
+
 # --------------------------------------------------------------------- over HTTP
 
 

@@ -95,6 +95,11 @@ class ExecutionSettings:
         """JSON-safe form, for the product's parameters."""
         return asdict(self)
 
+    @property
+    def starts_local_cluster(self) -> bool:
+        """True when these settings start worker processes on this machine."""
+        return self.workers is not None and self.scheduler is None and self.slurm is None
+
 
 def _check_scheduler_address(address: str) -> None:
     """Refuse an address without a port before a product is registered.
@@ -253,9 +258,14 @@ def open_executor(settings: ExecutionSettings) -> Iterator[Executor]:
     from distributed import Client, LocalCluster
 
     threads_per_worker = settings.threads_per_worker or 1
-    # No dashboard, so nobody reads the workers' statistical profile: sampling every
-    # task's stack 100 times a second took ~7% of a 2-worker run's time.
-    with dask.config.set({"distributed.worker.profile.enabled": False}):
+    local_config: dict[str, Any] = {
+        # No dashboard, so nobody reads the workers' statistical profile: sampling every
+        # task's stack 100 times a second took ~7% of a 2-worker run's time.
+        "distributed.worker.profile.enabled": False,
+    }
+    if start_worker_server():
+        local_config["distributed.worker.multiprocessing-method"] = "forkserver"
+    with dask.config.set(local_config):
         cluster = LocalCluster(
             n_workers=settings.workers,
             threads_per_worker=threads_per_worker,
@@ -275,6 +285,59 @@ def open_executor(settings: ExecutionSettings) -> Iterator[Executor]:
     finally:
         client.close()
         cluster.close()
+
+
+#: Imported once by the process local workers are forked from (beyond what distributed
+#: itself preloads), so no worker imports them again at its first task.
+WORKER_PRELOAD = (
+    "distributed", "dask", "msgpack", "cloudpickle", "tornado", "toolz", "numpy", "pandas",
+    "lz4", "pyarrow", "pyarrow.parquet", "tsmaker.crossmatch", "tsmaker.partition",
+    "tsmaker.photometry", "tsmaker.ranking", "tsmaker.sphere", "tsmaker.split",
+)
+
+
+def start_worker_server() -> bool:
+    """Start, without waiting, the process that local Dask workers are forked from.
+
+    Each worker of a local cluster is otherwise a new interpreter that imports
+    distributed, pandas and pyarrow for itself (about a second of CPU each, while the
+    other workers and the driver need the same cores). A forkserver imports them once,
+    and the workers are forked from it ready to run; started while the redshift catalog
+    is read and planned, its imports take none of the run's time on a machine with a
+    core to spare. The variables distributed sets for its workers before they start
+    (``distributed.nanny.pre-spawn-environ``, e.g. ``MALLOC_TRIM_THRESHOLD_``) are
+    given to the forkserver, so its workers start with them. Calling it again does
+    nothing while the server runs.
+
+    Returns
+    -------
+    bool
+        False where the platform has no forkserver (Windows): workers are then
+        spawned, as distributed does by default.
+    """
+    import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return False
+    from multiprocessing import forkserver
+
+    import dask.config
+    import distributed  # noqa: F401  (registers the distributed.* defaults read below)
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(WORKER_PRELOAD))
+    worker_environment = {
+        name: str(value)
+        for name, value in (dask.config.get("distributed.nanny.pre-spawn-environ") or {}).items()
+        if value is not None and name not in os.environ
+    }
+    os.environ.update(worker_environment)
+    try:
+        forkserver.ensure_running()
+    finally:
+        for name in worker_environment:
+            del os.environ[name]
+    return True
 
 
 def make_slurm_cluster(slurm: SlurmSettings, *, local_only: bool = False) -> Any:

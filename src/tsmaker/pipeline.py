@@ -151,7 +151,12 @@ def run(parameters: RunParameters, *, registry: Any = None, report: Reporter | N
 
 def plan_run(parameters: RunParameters, registry: Any, report: Reporter) -> RunPlan:
     """Resolve and check every input; read the redshift catalog. Nothing is registered."""
-    execution_settings(parameters.execution).validate()
+    settings = execution_settings(parameters.execution)
+    settings.validate()
+    if settings.starts_local_cluster:
+        from tsmaker.execution import start_worker_server
+
+        start_worker_server()  # imports in the background while the inputs are read
     report("step", text="Checking the object catalog")
     object_location, profile_name = resolve_object_catalog(parameters.object_catalog, registry)
     profile = get_profile(profile_name)

@@ -58,21 +58,31 @@ def plan_pixel_matches(
     in_sky_order = indexed.iloc[order]
     main, margin = object_files.main, object_files.margin
     margin_pixels = set(margin.pixels) if margin is not None else set()
-    tasks = []
+    orders = np.array([pixel_order for pixel_order, _ in main.pixels], dtype=np.int64)
+    pixels = np.array([pixel for _, pixel in main.pixels], dtype=np.int64)
+    shifts = 2 * (29 - orders)
+    # Partitions are disjoint and in sky order: each one's spec-z are a slice of the
+    # sorted catalog.
+    starts = np.searchsorted(sorted_healpix, pixels << shifts)
+    stops = np.searchsorted(sorted_healpix, (pixels + 1) << shifts)
+    counts = stops - starts
+    partition_of = np.repeat(np.arange(len(pixels)), counts)
+    positions = np.arange(len(partition_of)) + np.repeat(starts - np.cumsum(counts) + counts,
+                                                         counts)
+    rows = order[positions]
+    leaves = _discs_leave_pixels(healpix[rows], ra[rows], dec[rows], radius_arcsec,
+                                 orders[partition_of], pixels[partition_of])
+    needs_margin = np.zeros(len(pixels), dtype=bool)
+    needs_margin[partition_of[leaves]] = True
     inside = np.zeros(len(healpix), dtype=bool)
-    for pixel_order, pixel in main.pixels:
-        shift = 2 * (29 - pixel_order)
-        start, stop = np.searchsorted(sorted_healpix, [pixel << shift, (pixel + 1) << shift])
-        if start == stop:
-            continue
-        rows = order[start:stop]
-        inside[rows] = True
+    inside[rows] = True
+    tasks = []
+    for index in np.flatnonzero(counts):
+        pixel_order, pixel = main.pixels[index]
         files = [main.pixel_file(pixel_order, pixel)]
-        if (pixel_order, pixel) in margin_pixels and _discs_leave_pixel(
-            healpix[rows], ra[rows], dec[rows], radius_arcsec, pixel_order, pixel
-        ):
+        if needs_margin[index] and (pixel_order, pixel) in margin_pixels:
             files.append(margin.pixel_file(pixel_order, pixel))
-        redshift_rows = in_sky_order.iloc[start:stop]
+        redshift_rows = in_sky_order.iloc[starts[index] : stops[index]]
         tasks.append(PixelMatch(pixel_order, pixel, tuple(files), redshift_rows))
     if not inside.all():
         tasks += _outside_pixel_matches(
@@ -159,7 +169,7 @@ def _partition_span(cell_starts: Any, cell_ends: Any, starts: Any, ends: Any) ->
 PROBE_DIRECTIONS = 8
 
 
-def _disc_probes(ra_deg: Any, dec_deg: Any, radius_arcsec: float, threads: int = 0) -> Any:
+def _disc_probes(ra_deg: Any, dec_deg: Any, radius_arcsec: float) -> Any:
     """Order-29 HEALPix index of 8 points around each position, shape (n, 8).
 
     The points are the vertices of a regular octagon whose inscribed circle has a
@@ -168,8 +178,6 @@ def _disc_probes(ra_deg: Any, dec_deg: Any, radius_arcsec: float, threads: int =
     an edge, that edge's line passes inside the octagon's inscribed circle and at
     least one vertex lies beyond it, outside the pixel: a disc whose 8 probes all
     fall in the pixel of the centre lies inside that pixel (:func:`disc_leaves_pixel`).
-    Planning calls this once per partition with a few spec-z: ``threads=1`` spares
-    cdshealpix starting its threads for each call.
     """
     import numpy as np
 
@@ -181,32 +189,40 @@ def _disc_probes(ra_deg: Any, dec_deg: Any, radius_arcsec: float, threads: int =
         circumradius_arcsec,
         np.tile(angles, len(ra_deg)),
     )
-    return lonlat_to_healpix(probe_ra, probe_dec, 29, threads).reshape(-1, PROBE_DIRECTIONS)
+    return lonlat_to_healpix(probe_ra, probe_dec, 29).reshape(-1, PROBE_DIRECTIONS)
 
 
-def _discs_leave_pixel(
-    healpix: Any, ra_deg: Any, dec_deg: Any, radius_arcsec: float, order: int, pixel: int
-) -> bool:
-    """True if the disc around some of these positions, all in ``pixel``, may leave it.
+def _discs_leave_pixels(
+    healpix: Any, ra_deg: Any, dec_deg: Any, radius_arcsec: float, orders: Any, pixels: Any
+) -> Any:
+    """True where the disc around a position may leave the pixel ``(orders, pixels)``.
 
-    Most positions lie far from the edge: when the 9 cells around a position, at the
-    order whose cells are 4 radii across, are all in the pixel, so is its disc (the
-    property :func:`tsmaker.sphere.pairs_within` relies on). The octagon probes of
-    :func:`disc_leaves_pixel` decide for the rest.
+    Each position lies in its own pixel. Most lie far from its edge: when the 9 cells
+    around a position, at the order whose cells are 4 radii across, are all in the
+    pixel, so is its disc (the property :func:`tsmaker.sphere.pairs_within` relies
+    on). The octagon probes of :func:`disc_leaves_pixel` decide for the rest. One
+    vectorised pass over the whole catalog, whatever the number of partitions.
     """
     import numpy as np
 
     from tsmaker.healpix import neighbours
 
     cells_order = cell_order(radius_arcsec)
-    if cells_order > order:
-        block = neighbours(healpix >> (2 * (29 - cells_order)), cells_order, threads=1)
-        near_edge = ((block >> (2 * (cells_order - order))) != pixel).any(axis=1)
-        ra_deg, dec_deg = ra_deg[near_edge], dec_deg[near_edge]
-    if not len(ra_deg):
-        return False
-    probes = _disc_probes(ra_deg, dec_deg, radius_arcsec, threads=1)
-    return bool(np.any((probes >> (2 * (29 - order))) != pixel))
+    undecided = np.ones(len(healpix), dtype=bool)
+    coarse = orders < cells_order
+    if coarse.any():
+        block = neighbours(healpix[coarse] >> (2 * (29 - cells_order)), cells_order)
+        undecided[coarse] = (
+            (block >> (2 * (cells_order - orders[coarse]))[:, None]) != pixels[coarse][:, None]
+        ).any(axis=1)
+    leaves = np.zeros(len(healpix), dtype=bool)
+    probed = np.flatnonzero(undecided)
+    if len(probed):
+        probes = _disc_probes(ra_deg[probed], dec_deg[probed], radius_arcsec)
+        leaves[probed] = (
+            (probes >> (2 * (29 - orders[probed]))[:, None]) != pixels[probed][:, None]
+        ).any(axis=1)
+    return leaves
 
 
 def disc_leaves_pixel(ra_deg: Any, dec_deg: Any, radius_arcsec: float, order: int) -> Any:
