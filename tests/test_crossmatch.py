@@ -485,3 +485,26 @@ def test_pairs_within_n_nearest_keeps_the_nearest_and_their_ties(
     assert sum(len(np.flatnonzero(d <= radius_arcsec)) for d in all_distances) > 4 * len(expected)
     assert list(zip(rows1.tolist(), rows2.tolist(), strict=True)) == expected
     np.testing.assert_allclose(distance, all_distances[rows1, rows2], rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        [np.array([1.5, 2.5], dtype=np.float32), np.array([], dtype=np.float32),
+         np.array([3.5], dtype=np.float32)],
+        [np.array([1, 2]), pd.array([3, None], dtype="Int64")],
+        [pd.array(["a", None], dtype="str"), pd.array([], dtype="str"),
+         pd.array(["bc"], dtype="str")],
+        [pd.array([True, None], dtype="boolean"), np.array([False])],
+        [pd.array([1.0], dtype="float64[pyarrow]"), pd.array([None], dtype="float64[pyarrow]")],
+    ],
+    ids=["float32", "int64+Int64", "str", "boolean+bool", "arrow"],
+)
+def test_a_tasks_partitions_join_as_pandas_concat_joins_them(pieces: list) -> None:
+    """A task joins its partitions' columns itself; dtypes and values are pandas.concat's."""
+    from tsmaker.partition import _concat_column
+
+    joined = pd.Series(_concat_column(pieces))
+    expected = pd.concat([pd.Series(piece) for piece in pieces], ignore_index=True)
+
+    pd.testing.assert_series_equal(joined, expected)
