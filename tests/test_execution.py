@@ -280,21 +280,30 @@ def test_failure_on_a_local_worker_is_one_line(inputs: Inputs, tmp_path: Path) -
     assert finished.stderr.count("\n") == 1, finished.stderr
 
 
-def _profiles_stack(dask_worker: Any) -> bool:
-    return "profile" in dask_worker.periodic_callbacks
+def _worker_callbacks(dask_worker: Any) -> tuple[bool, float]:
+    callbacks = dask_worker.periodic_callbacks
+    return "profile" in callbacks, callbacks["tick"].callback_time
 
 
-def test_local_workers_do_not_profile_their_tasks() -> None:
-    """The local cluster has no dashboard to show a profile: its workers take none."""
+def test_local_workers_do_not_profile_their_tasks_and_tick_once_a_second() -> None:
+    """The local cluster has no dashboard to show a profile: its workers take none.
+
+    Their event loops (and the scheduler's) note their latency once a second, not every
+    20 ms.
+    """
     import dask
 
     from tsmaker.execution import open_executor
 
     with open_executor(ExecutionSettings(workers=1)) as executor:
-        profiling = executor.client.run(_profiles_stack)
+        callbacks = executor.client.run(_worker_callbacks)
+        scheduler_tick_ms = executor.client.cluster.scheduler.periodic_callbacks[
+            "tick"].callback_time
 
-    assert list(profiling.values()) == [False]
+    assert list(callbacks.values()) == [(False, 1000)]
+    assert scheduler_tick_ms == 1000
     assert dask.config.get("distributed.worker.profile.enabled") is True  # left as it was
+    assert dask.config.get("distributed.admin.tick.interval") == "20ms"
 
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc (Linux)")
