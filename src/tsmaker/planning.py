@@ -66,16 +66,21 @@ def plan_pixel_matches(
     starts = np.searchsorted(sorted_healpix, pixels << shifts)
     stops = np.searchsorted(sorted_healpix, (pixels + 1) << shifts)
     counts = stops - starts
-    partition_of = np.repeat(np.arange(len(pixels)), counts)
+    partition_of = np.repeat(np.arange(len(pixels), dtype=np.int32), counts)
     positions = np.arange(len(partition_of)) + np.repeat(starts - np.cumsum(counts) + counts,
                                                          counts)
-    rows = order[positions]
-    leaves = _discs_leave_pixels(healpix[rows], ra[rows], dec[rows], radius_arcsec,
-                                 orders[partition_of], pixels[partition_of])
     needs_margin = np.zeros(len(pixels), dtype=bool)
-    needs_margin[partition_of[leaves]] = True
     inside = np.zeros(len(healpix), dtype=bool)
-    inside[rows] = True
+    # In chunks, so that the probes (8 positions per spec-z) stay small next to the
+    # catalog whatever its size.
+    for first in range(0, len(positions), PLANNING_CHUNK_ROWS):
+        chunk = slice(first, first + PLANNING_CHUNK_ROWS)
+        rows = order[positions[chunk]]
+        partitions = partition_of[chunk]
+        leaves = _discs_leave_pixels(healpix[rows], ra[rows], dec[rows], radius_arcsec,
+                                     orders[partitions], pixels[partitions])
+        needs_margin[partitions[leaves]] = True
+        inside[rows] = True
     tasks = []
     for index in np.flatnonzero(counts):
         pixel_order, pixel = main.pixels[index]
@@ -90,6 +95,10 @@ def plan_pixel_matches(
         )
         tasks.sort(key=lambda task: task.pixel << (2 * (29 - task.order)))
     return tasks
+
+
+#: Spec-z whose discs are tested against their partition's edge at once (a few MB).
+PLANNING_CHUNK_ROWS = 65_536
 
 
 def _outside_pixel_matches(
@@ -200,8 +209,8 @@ def _discs_leave_pixels(
     Each position lies in its own pixel. Most lie far from its edge: when the 9 cells
     around a position, at the order whose cells are 4 radii across, are all in the
     pixel, so is its disc (the property :func:`tsmaker.sphere.pairs_within` relies
-    on). The octagon probes of :func:`disc_leaves_pixel` decide for the rest. One
-    vectorised pass over the whole catalog, whatever the number of partitions.
+    on). The octagon probes of :func:`disc_leaves_pixel` decide for the rest, in one
+    vectorised pass whatever the number of partitions.
     """
     import numpy as np
 
