@@ -291,11 +291,10 @@ def open_executor(settings: ExecutionSettings) -> Iterator[Executor]:
         cluster.close()
 
 
-#: Imported once by the process local workers are forked from (beyond what distributed
-#: itself preloads), so no worker imports them again at its first task.
-WORKER_PRELOAD = (
-    "distributed", "dask", "msgpack", "cloudpickle", "tornado", "toolz", "numpy", "pandas",
-    "lz4", "pyarrow", "pyarrow.parquet", "tsmaker.crossmatch", "tsmaker.partition",
+#: Task modules imported once by the process local workers are forked from, beside what
+#: distributed itself preloads there, so no worker imports them again at its first task.
+TASK_MODULES = (
+    "pyarrow", "pyarrow.parquet", "tsmaker.crossmatch", "tsmaker.partition",
     "tsmaker.photometry", "tsmaker.ranking", "tsmaker.sphere", "tsmaker.split",
 )
 
@@ -326,10 +325,13 @@ def start_worker_server() -> bool:
     from multiprocessing import forkserver
 
     import dask.config
-    import distributed  # noqa: F401  (registers the distributed.* defaults read below)
+    from distributed.versions import optional_packages, required_packages
 
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(list(WORKER_PRELOAD))
+    # distributed's own forkserver preload (distributed.utils.get_mp_context), and ours.
+    context.set_forkserver_preload(
+        ["distributed", *required_packages, *optional_packages, *TASK_MODULES]
+    )
     worker_environment = {
         name: str(value)
         for name, value in (dask.config.get("distributed.nanny.pre-spawn-environ") or {}).items()

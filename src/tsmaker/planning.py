@@ -63,26 +63,26 @@ def plan_pixel_matches(
     shifts = 2 * (29 - orders)
     # Partitions are disjoint and in sky order: each one's spec-z are a slice of the
     # sorted catalog.
-    starts = np.searchsorted(sorted_healpix, pixels << shifts)
-    stops = np.searchsorted(sorted_healpix, (pixels + 1) << shifts)
-    counts = stops - starts
-    partition_of = np.repeat(np.arange(len(pixels), dtype=np.int32), counts)
-    positions = np.arange(len(partition_of)) + np.repeat(starts - np.cumsum(counts) + counts,
-                                                         counts)
+    first_cells, end_cells = pixels << shifts, (pixels + 1) << shifts
+    starts = np.searchsorted(sorted_healpix, first_cells)
+    stops = np.searchsorted(sorted_healpix, end_cells)
     needs_margin = np.zeros(len(pixels), dtype=bool)
     inside = np.zeros(len(healpix), dtype=bool)
-    # In chunks, so that the probes (8 positions per spec-z) stay small next to the
-    # catalog whatever its size.
-    for first in range(0, len(positions), PLANNING_CHUNK_ROWS):
-        chunk = slice(first, first + PLANNING_CHUNK_ROWS)
-        rows = order[positions[chunk]]
-        partitions = partition_of[chunk]
+    # In chunks of the sorted catalog, so that the probes (8 positions per spec-z) stay
+    # small next to the catalog whatever its size.
+    for first in range(0, len(sorted_healpix), PLANNING_CHUNK_ROWS):
+        chunk_healpix = sorted_healpix[first : first + PLANNING_CHUNK_ROWS]
+        partitions = np.maximum(np.searchsorted(first_cells, chunk_healpix, side="right") - 1, 0)
+        in_partition = chunk_healpix >= first_cells[partitions]
+        in_partition &= chunk_healpix < end_cells[partitions]
+        rows = order[first : first + PLANNING_CHUNK_ROWS][in_partition]
+        partitions = partitions[in_partition]
         leaves = _discs_leave_pixels(healpix[rows], ra[rows], dec[rows], radius_arcsec,
                                      orders[partitions], pixels[partitions])
         needs_margin[partitions[leaves]] = True
         inside[rows] = True
     tasks = []
-    for index in np.flatnonzero(counts):
+    for index in np.flatnonzero(stops > starts):
         pixel_order, pixel = main.pixels[index]
         files = [main.pixel_file(pixel_order, pixel)]
         if needs_margin[index] and (pixel_order, pixel) in margin_pixels:
