@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
 
-from tsmaker import dust, settings
+from tsmaker import dust, dust_fetch, settings
 from tsmaker.errors import DustMapError, InputError
 
 MAP_SUBDIRS = {"sfd": "sfd", "csfd": "csfd", "planck": "planck", "planck-gnilc": "planck"}
@@ -304,7 +304,7 @@ def test_require_map_error_is_one_line_with_files_folders_and_fixes(
     [
         lambda: dust.locate_map("sfd98"),
         lambda: dust.require_map("sfd98"),
-        lambda: dust.fetch_map("sfd98", base_url="http://127.0.0.1:1"),
+        lambda: dust_fetch.fetch_map("sfd98", base_url="http://127.0.0.1:1"),
     ],
 )
 def test_unknown_map_name_lists_valid_names(call) -> None:
@@ -371,7 +371,7 @@ def test_fetch_map_downloads_into_dustmaps_layout_and_is_usable(
     before = _site_packages_snapshot()
     progress_calls: list[tuple[int, int | None]] = []
 
-    location = dust.fetch_map(
+    location = dust_fetch.fetch_map(
         name,
         tmp_path / "fetched",
         base_url=base_url,
@@ -398,7 +398,7 @@ def test_fetch_map_downloads_into_dustmaps_layout_and_is_usable(
         rtol=1e-6,
     )
 
-    dust.fetch_map(name, tmp_path / "fetched", base_url=base_url)
+    dust_fetch.fetch_map(name, tmp_path / "fetched", base_url=base_url)
     assert len(requested) == len(MAP_FILES[name])  # valid files already there are kept
 
 
@@ -406,7 +406,7 @@ def test_fetch_map_defaults_to_the_tsmaker_home(
     tmp_path: Path, map_server: tuple[str, list[str], Path]
 ) -> None:
     base_url, _requested, _served = map_server
-    location = dust.fetch_map("planck", base_url=base_url.rstrip("/"))
+    location = dust_fetch.fetch_map("planck", base_url=base_url.rstrip("/"))
     assert location.directory == tmp_path / "tsmaker-home" / "dustmaps" / "planck"
     assert location.searched == (("TSMAKER_HOME", tmp_path / "tsmaker-home" / "dustmaps"),)
     assert dust.locate_map("planck") == location
@@ -419,7 +419,7 @@ def test_fetch_map_replaces_a_broken_existing_file(
     broken = tmp_path / "fetched" / "planck" / fx.PLANCK_FILE
     broken.parent.mkdir(parents=True)
     broken.write_bytes(b"truncated")
-    dust.fetch_map("planck", tmp_path / "fetched", base_url=base_url)
+    dust_fetch.fetch_map("planck", tmp_path / "fetched", base_url=base_url)
     assert requested == [f"/maps/{fx.PLANCK_FILE}"]
     assert broken.read_bytes() == (served / fx.PLANCK_FILE).read_bytes()
 
@@ -430,7 +430,7 @@ def test_fetch_map_rejects_a_file_that_is_not_the_map(
     base_url, _requested, served = map_server
     shutil.copy(served / "not-fits.fits", served / fx.GNILC_FILE)
     with pytest.raises(DustMapError) as caught:
-        dust.fetch_map("planck-gnilc", tmp_path / "fetched", base_url=base_url)
+        dust_fetch.fetch_map("planck-gnilc", tmp_path / "fetched", base_url=base_url)
     message = str(caught.value)
     assert "\n" not in message
     assert f"{base_url}{fx.GNILC_FILE}" in message
@@ -444,7 +444,7 @@ def test_fetch_map_http_error_is_one_line(
     base_url, _requested, served = map_server
     (served / "mask.fits").unlink()
     with pytest.raises(DustMapError) as caught:
-        dust.fetch_map("csfd", tmp_path / "fetched", base_url=base_url)
+        dust_fetch.fetch_map("csfd", tmp_path / "fetched", base_url=base_url)
     message = str(caught.value)
     assert "\n" not in message
     assert f"{base_url}mask.fits" in message and "404" in message
@@ -458,7 +458,7 @@ def test_fetch_map_from_a_closed_port_is_one_clear_line(tmp_path: Path) -> None:
     base_url = f"http://127.0.0.1:{port}/mirror"
 
     with pytest.raises(DustMapError) as caught:
-        dust.fetch_map("sfd", tmp_path / "fetched", base_url=base_url)
+        dust_fetch.fetch_map("sfd", tmp_path / "fetched", base_url=base_url)
 
     message = str(caught.value)
     assert "\n" not in message
@@ -475,7 +475,7 @@ def test_fetch_map_refuses_site_packages(map_server: tuple[str, list[str], Path]
     target = Path(sysconfig.get_paths()["purelib"]) / "dustmaps" / "data"
     before = _site_packages_snapshot()
     with pytest.raises(InputError, match="refusing to download"):
-        dust.fetch_map("planck", target, base_url=base_url)
+        dust_fetch.fetch_map("planck", target, base_url=base_url)
     assert requested == []
     assert _site_packages_snapshot() == before
 

@@ -14,13 +14,9 @@ import pytest
 from tsmaker import registry as registry_module
 from tsmaker import settings
 from tsmaker.errors import CatalogError, InputError, ProductError, RegistryError
-from tsmaker.registry import (
-    STALE_PRODUCT_MESSAGE,
-    CatalogRecord,
-    ProductRecord,
-    Registry,
-    safe_file_stem,
-)
+from tsmaker.filesystems import network_filesystem_type
+from tsmaker.records import CatalogRecord, ProductRecord, safe_file_stem
+from tsmaker.registry import STALE_PRODUCT_MESSAGE, Registry
 
 OZDES_COLUMNS = {"ra": "RA", "dec": "Dec", "z": "z", "z_flag": "qual", "id": "OzDES_ID"}
 
@@ -528,13 +524,13 @@ alice@login:/data /mnt/remote fuse.sshfs rw,nosuid,nodev,user_id=1000 0 0
     ],
 )
 def test_network_filesystem_type(folder: str, expected_type: str | None) -> None:
-    found = registry_module._network_filesystem_type(PurePosixPath(folder), MOUNTS_SAMPLE)
+    found = network_filesystem_type(PurePosixPath(folder), MOUNTS_SAMPLE)
     assert found == expected_type
 
 
 def test_later_mount_on_same_point_wins() -> None:
     mounts = "/dev/sda1 /data ext4 rw 0 0\nserver:/data /data nfs rw 0 0\n"
-    assert registry_module._network_filesystem_type(PurePosixPath("/data/x"), mounts) == "nfs"
+    assert network_filesystem_type(PurePosixPath("/data/x"), mounts) == "nfs"
 
 
 def test_registry_on_nfs_is_refused_with_hint() -> None:
@@ -550,7 +546,7 @@ def test_registry_on_nfs_is_refused_with_hint() -> None:
 
 
 def test_missing_mount_table_means_local() -> None:
-    assert registry_module._network_filesystem_type(PurePosixPath("/x"), "") is None
+    assert network_filesystem_type(PurePosixPath("/x"), "") is None
 
 
 # ---------------------------------------------------------------- file stems

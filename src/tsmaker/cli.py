@@ -478,7 +478,7 @@ def dust_fetch(
     base_url: Annotated[str | None, typer.Option(help="Mirror to download from.")] = None,
 ) -> None:
     """Download a dust map (with dustmaps' URLs and checksums)."""
-    from tsmaker.dust import fetch_map
+    from tsmaker.dust_fetch import fetch_map
     from tsmaker.render import message, stderr
 
     progress_bar = None

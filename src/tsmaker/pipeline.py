@@ -108,7 +108,7 @@ def make_training_set(
 
     Returns
     -------
-    tsmaker.registry.ProductRecord
+    tsmaker.records.ProductRecord
         The finished product (``status == "done"``).
 
     Examples
@@ -264,7 +264,7 @@ def plan_run(parameters: RunParameters, registry: Any, report: Reporter) -> RunP
 
 def execute_plan(plan: RunPlan, registry: Any, report: Reporter) -> Any:
     """Register the product, compute and stream it to disk, then mark it done."""
-    from tsmaker.registry import safe_file_stem
+    from tsmaker.records import safe_file_stem
 
     parameters = plan.parameters
     stored_parameters = parameters.to_dict()

@@ -11,7 +11,6 @@ migrations in ``_MIGRATIONS``.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import json
 import os
@@ -20,33 +19,23 @@ import socket
 import sqlite3
 import threading
 import time
-import unicodedata
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Self
 
 from tsmaker import settings
 from tsmaker.errors import CatalogError, InputError, ProductError, RegistryError
+from tsmaker.filesystems import network_filesystem_type, read_mount_table
+from tsmaker.records import (
+    CATALOG_KINDS,
+    PRODUCT_STATUSES,
+    CatalogRecord,
+    ProductRecord,
+)
 
-CATALOG_KINDS: tuple[str, ...] = ("object", "redshift")
-PRODUCT_STATUSES: tuple[str, ...] = ("running", "done", "failed", "interrupted")
 BUSY_TIMEOUT_SECONDS = 60.0
 STALE_PRODUCT_MESSAGE = "the process running it stopped (killed or crashed)"
-MAX_FILE_STEM_CHARS = 100
-
-# File-system types on which SQLite's WAL locking (POSIX locks plus a shared-memory
-# index file) is known to be unreliable or unsupported.
-_NETWORK_FILESYSTEMS = frozenset(
-    {
-        "nfs", "nfs4", "cifs", "smb", "smbfs", "smb3", "ncpfs", "afs", "9p",
-        "lustre", "gpfs", "beegfs", "ceph", "glusterfs", "pvfs2", "orangefs", "wekafs",
-        "panfs", "davfs", "fuse.sshfs", "fuse.glusterfs", "fuse.cephfs", "fuse.s3fs",
-        "fuse.gcsfuse", "fuse.rclone", "fuse.juicefs", "fuse.beegfs",
-    }
-)  # fmt: skip
-_MOUNT_TABLE = Path("/proc/self/mounts")
 
 # Ordered schema migrations: entry N-1 takes a file from user_version N-1 to N.
 # Never edit a released entry; append a new one instead.
@@ -94,107 +83,6 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
 _HOME_HINT = f"set {settings.ENV_HOME} to a local disk folder (e.g. /tmp/$USER/tsmaker) and retry"
 
 
-@dataclass(frozen=True)
-class CatalogRecord:
-    """A registered catalog."""
-
-    id: int
-    """Registry id, never reused."""
-    kind: str
-    """``"object"`` (LSST Object photometry) or ``"redshift"`` (spec-z catalog)."""
-    name: str
-    """Unique name across both kinds."""
-    location: str
-    """Path or URL of the catalog (a HATS folder, or a file)."""
-    profile: str | None
-    """Object-catalog profile (``"dp1"``, ``"dp02"``, ``"generic"``) or None."""
-    columns: dict[str, str]
-    """Role to column name, e.g. ``{"ra": "RA", "dec": "Dec", "z": "z"}``."""
-    description: str
-    """Free text."""
-    row_count: int | None
-    """Number of rows when known."""
-    fingerprint: dict[str, Any]
-    """What identifies the catalog's content (size, modification time, hash...)."""
-    created_at: str
-    """When it was registered, ISO 8601 UTC."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """The record as a JSON-safe dict."""
-        return dataclasses.asdict(self)
-
-
-@dataclass(frozen=True)
-class ProductRecord:
-    """A product (training set) made, or being made, by tsmaker."""
-
-    id: int
-    """Registry id, never reused."""
-    name: str
-    """Name given by the user, stored verbatim (any characters)."""
-    full_name: str = field(init=False)
-    """``f"{name}_{id}"``: unique, and how users refer to the product."""
-    description: str
-    """Free text."""
-    status: str
-    """``"running"``, ``"done"``, ``"failed"`` or ``"interrupted"``."""
-    parameters: dict[str, Any]
-    """The run's parameters."""
-    inputs: dict[str, Any]
-    """Input catalogs: location and fingerprint of each."""
-    versions: dict[str, Any]
-    """Versions of tsmaker, lsdb, hats, dustmaps used for the run."""
-    rows: int | None
-    """Number of rows written, once done."""
-    files: list[str]
-    """Files written, once done."""
-    summary: dict[str, Any]
-    """Statistics of the run (match counts, timings...)."""
-    message: str | None
-    """Why the run failed or was interrupted."""
-    created_at: str
-    """When the run started, ISO 8601 UTC."""
-    finished_at: str | None
-    """When the run ended, ISO 8601 UTC."""
-    pid: int | None
-    """Process id of the run."""
-    host: str | None
-    """Host name of the machine that ran it."""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "full_name", f"{self.name}_{self.id}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """The record as a JSON-safe dict."""
-        return dataclasses.asdict(self)
-
-
-def safe_file_stem(name: str, product_id: int) -> str:
-    """A file-system-safe stem for a product's files.
-
-    Parameters
-    ----------
-    name : str
-        Product name, any characters.
-    product_id : int
-        Product id, appended so stems of different products never collide.
-
-    Returns
-    -------
-    str
-        Only ``[A-Za-z0-9._-]``, no leading dot, at most ``MAX_FILE_STEM_CHARS``
-        characters, never empty; e.g. ``"my train/set"``, 12 -> ``"my_train_set_12"``.
-    """
-    # Drop accents so "été" becomes "ete" rather than "_t_".
-    decomposed = unicodedata.normalize("NFKD", name)
-    ascii_name = "".join(char for char in decomposed if not unicodedata.combining(char))
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_name)
-    stem = re.sub(r"_{2,}", "_", stem).lstrip("._").rstrip("_")
-    suffix = f"_{product_id}"
-    stem = stem[: MAX_FILE_STEM_CHARS - len(suffix)].rstrip("_") or "product"
-    return stem + suffix
-
-
 class Registry:
     """The SQLite registry of catalogs and products.
 
@@ -214,7 +102,7 @@ class Registry:
         self.path = Path(path).expanduser().resolve()
         self._lock = threading.RLock()
         self._connection: sqlite3.Connection | None = None
-        _check_local_filesystem(self.path, _read_mount_table())
+        _check_local_filesystem(self.path, read_mount_table())
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -807,52 +695,9 @@ class Registry:
 # ---------------------------------------------------------------------- helpers
 
 
-def _read_mount_table() -> str:
-    """The text of ``/proc/self/mounts``, or "" where there is none (not Linux)."""
-    try:
-        return _MOUNT_TABLE.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-
-
-def _network_filesystem_type(folder: PurePosixPath | Path, mounts_text: str) -> str | None:
-    """The network file-system type ``folder`` sits on, or None if it is local.
-
-    Parameters
-    ----------
-    folder : Path
-        An absolute, resolved path.
-    mounts_text : str
-        A mount table in ``/proc/self/mounts`` format.
-
-    Returns
-    -------
-    str or None
-        The type (e.g. ``"nfs4"``) of the longest mount point holding ``folder`` when
-        it is a network type; None otherwise.
-    """
-    target = PurePosixPath(folder)
-    best_mount_point: PurePosixPath | None = None
-    best_type = ""
-    for line in mounts_text.splitlines():
-        fields = line.split()
-        if len(fields) < 3:
-            continue
-        # Spaces and tabs in mount points are written as octal escapes (\040, \011).
-        mount_point = PurePosixPath(
-            re.sub(r"\\([0-7]{3})", lambda match: chr(int(match[1], 8)), fields[1])
-        )
-        if mount_point != target and mount_point not in target.parents:
-            continue
-        # ">=" because a later mount on the same point hides the earlier one.
-        if best_mount_point is None or len(mount_point.parts) >= len(best_mount_point.parts):
-            best_mount_point, best_type = mount_point, fields[2].lower()
-    return best_type if best_type in _NETWORK_FILESYSTEMS else None
-
-
 def _check_local_filesystem(registry_file: Path, mounts_text: str) -> None:
     """Raise RegistryError when ``registry_file``'s folder is on a network file system."""
-    filesystem_type = _network_filesystem_type(registry_file.parent, mounts_text)
+    filesystem_type = network_filesystem_type(registry_file.parent, mounts_text)
     if filesystem_type is not None:
         raise RegistryError(
             f"the registry {registry_file} is on a network file system ({filesystem_type}), "
