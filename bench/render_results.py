@@ -27,6 +27,13 @@ def _find(triplets: list[dict], scale: str, n_specz: int, k: int) -> dict | None
     return None
 
 
+def _addition(addition: dict[str, Any]) -> str:
+    """How a later ``--add-to-previous`` invocation changed the results."""
+    what = (f"{', '.join(addition['configs'])} and the --workers table were"
+            if addition.get("configs") else "the --workers table was")
+    return f"{what} measured again by a later invocation on {addition['started']}"
+
+
 def render_markdown(results: dict[str, Any]) -> str:
     machine = results["machine"]
     versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items() if v)
@@ -38,10 +45,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"median of the number of runs given in the `n` column (or {results['repeats']}), "
         "all measured in that one invocation"
         + ("." if not results.get("additions") else
-           "; then " + "; ".join(
-               f"{', '.join(a['configs'] or [])} and the --workers table were added by "
-               f"a second invocation on {a['started']}" for a in results["additions"])
-           + "."),
+           "; then " + "; ".join(_addition(a) for a in results["additions"]) + "."),
         "",
         "## Machine",
         "",
