@@ -99,6 +99,33 @@ def test_cleaning_steps_and_counts():
     assert cleaned.frame["z"].tolist() == [0.5, -0.0004]  # a star's tiny blueshift is kept
 
 
+@pytest.mark.parametrize("file_has_specz_row", [False, True])
+@pytest.mark.parametrize("coord_unit", ["deg", "hour", "rad"])
+def test_cleaning_leaves_the_callers_frame_as_it_was(coord_unit, file_has_specz_row):
+    ra = {"deg": [-10.0, 370.0, 20.0, 30.0], "hour": [-1.0, 25.0, 2.0, 3.0],
+          "rad": [-0.1, 6.5, 0.3, 0.5]}[coord_unit]
+    extra = {"specz_row": [9, 8, 7, 6]} if file_has_specz_row else {}
+    catalog = _catalog(ra=ra, dec=[0.0, 1.0, np.nan, 0.5], z=[0.5, 0.3, 0.2, -1.0], **extra)
+    before = catalog.frame.copy(deep=True)
+    cleaned = clean_redshift_catalog(catalog, source="t", coord_unit=coord_unit, z_max=2.0)
+    pd.testing.assert_frame_equal(catalog.frame, before)
+    assert cleaned.report["ra_wrapped_into_0_360"] == 2
+    assert cleaned.frame["specz_row"].tolist() == [0, 1]
+    if file_has_specz_row:
+        assert cleaned.frame["specz_row_file"].tolist() == [9, 8]
+    assert ((cleaned.frame["ra"] >= 0) & (cleaned.frame["ra"] < 360)).all()
+
+
+def test_cleaning_that_drops_nothing_keeps_every_row_in_order():
+    catalog = _catalog(ra=[3.0, 1.0, 2.0], dec=[0.0, 1.0, 2.0], z=[0.1, 0.2, 0.3],
+                       q=[4, 4, 4])
+    cleaned = clean_redshift_catalog(catalog, source="t", z_min=0.0, z_max=1.0, where="q >= 3")
+    assert cleaned.frame["ra"].tolist() == [3.0, 1.0, 2.0]
+    assert cleaned.frame["specz_row"].tolist() == [0, 1, 2]
+    assert cleaned.frame.index.tolist() == [0, 1, 2]
+    assert sum(v for k, v in cleaned.report.items() if k.startswith("dropped_")) == 0
+
+
 def test_dec_out_of_range_is_refused():
     with pytest.raises(InputError, match=r"dec column 'dec' has 1 values outside \[-90, 90\] "
                                          r"\(e.g. 95.0\)"):

@@ -117,6 +117,15 @@ def read_table(path: Path, columns: list[str] | None = None) -> Any:
     return frame.reset_index(drop=True)
 
 
+def _keep_rows(frame: Any, keep: Any) -> Any:
+    """The rows of `frame` where `keep` (a numpy bool array) is True.
+
+    The frame itself when every row is kept: selecting rows copies every column, and
+    most catalogs lose no row at most steps.
+    """
+    return frame if keep.all() else frame[keep]
+
+
 def _refuse_binary_text(path: Path) -> None:
     """Refuse a "CSV" file that holds binary data before pandas turns it into odd columns.
 
@@ -313,7 +322,10 @@ def clean_redshift_catalog(
     """Apply the cleaning steps of the module docstring to ``catalog`` (a new object)."""
     import numpy as np
 
-    frame = catalog.frame.copy()
+    # A shallow copy: every step below replaces whole columns or selects rows, and never
+    # writes into the caller's arrays, so a deep copy (one more catalog in memory) is
+    # not needed to leave the caller's frame as it was.
+    frame = catalog.frame.copy(deep=False)
     roles = catalog.roles
     report: dict[str, int] = {"rows_read": len(frame)}
     if frame.empty:
@@ -339,7 +351,7 @@ def clean_redshift_catalog(
     # Infinite coordinates are as unusable as NaN ones (np.mod(inf, 360) is NaN).
     bad_coords = ~(np.isfinite(frame[ra_name].to_numpy()) & np.isfinite(frame[dec_name].to_numpy()))
     report["dropped_nan_coordinates"] = int(bad_coords.sum())
-    frame = frame[~bad_coords]
+    frame = _keep_rows(frame, ~bad_coords)
     if frame.empty:
         raise InputError(f"redshift catalog {source!r} has no row with finite RA and Dec")
 
@@ -372,21 +384,21 @@ def clean_redshift_catalog(
         z = frame[z_name].to_numpy()
         sentinel = np.isnan(z) | (z <= -0.5) | (z >= 99.0)
         report["dropped_missing_redshift"] = int(sentinel.sum())
-        frame = frame[~sentinel]
+        frame = _keep_rows(frame, ~sentinel)
     if z_min is not None:
         below = frame[z_name] < z_min
         report["dropped_z_min"] = int(below.sum())
-        frame = frame[~below]
+        frame = _keep_rows(frame, ~below.to_numpy())
     if z_max is not None:
         above = frame[z_name] > z_max
         report["dropped_z_max"] = int(above.sum())
-        frame = frame[~above]
+        frame = _keep_rows(frame, ~above.to_numpy())
     if where:
         from tsmaker.filters import evaluate_where
 
         keep = evaluate_where(where, frame)
         report["dropped_where"] = int((~keep).sum())
-        frame = frame[keep]
+        frame = _keep_rows(frame, np.asarray(keep, dtype=bool))
 
     if "id" in roles:
         ids = frame[roles["id"]]
