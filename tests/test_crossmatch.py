@@ -8,7 +8,7 @@ import pytest
 from oracle import brute_force_matches, synthetic_catalogs, write_collection
 
 from tsmaker import make_training_set
-from tsmaker.crossmatch import MatchParameters
+from tsmaker.crossmatch import MatchParameters, PixelMatchGroup
 from tsmaker.errors import CatalogError, InputError
 from tsmaker.hats_files import open_object_catalog
 from tsmaker.healpix import healpix29
@@ -212,6 +212,32 @@ def test_margin_files_are_read_only_for_partitions_with_spec_z_near_an_edge(cata
         assert (len(task.files) == 2) == (bool(near.any())
                                           and (task.order, task.pixel) in margin_pixels)
     assert 0 < len(with_margin) < len(tasks)
+
+
+def test_a_task_group_pickles_to_the_same_partitions_and_spec_z(catalogs):
+    import pickle
+
+    files = open_object_catalog(str(catalogs["collection"]))
+    specz = catalogs["specz"].assign(
+        survey=pd.array([f"s{i % 7}" if i % 5 else None for i in range(len(catalogs["specz"]))],
+                        dtype="string"),
+        quality=pd.array([i % 4 if i % 9 else None for i in range(len(catalogs["specz"]))],
+                         dtype="Int64"),
+    )
+    tasks = plan_pixel_matches(specz, ra_column="ra", dec_column="dec", object_files=files,
+                               radius_arcsec=2.0)
+    group = PixelMatchGroup(tuple(tasks))
+    assert len(tasks) > 3 and len(group) == len(tasks)
+
+    copy = pickle.loads(pickle.dumps(group))
+
+    assert [(m.order, m.pixel, m.files) for m in copy] == [
+        (m.order, m.pixel, m.files) for m in tasks
+    ]
+    for unpickled, planned in zip(copy, tasks, strict=True):
+        pd.testing.assert_frame_equal(unpickled.redshift_rows, planned.redshift_rows)
+    one = pickle.loads(pickle.dumps(PixelMatchGroup(tuple(tasks[1:2]))))
+    pd.testing.assert_frame_equal(one.pixel_matches[0].redshift_rows, tasks[1].redshift_rows)
 
 
 def test_missing_partition_file_is_one_clear_error_and_a_failed_product(catalogs, tmp_path):

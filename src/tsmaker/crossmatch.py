@@ -11,7 +11,7 @@ with ``match_distance_arcsec`` and ``match_rank`` (1 = nearest; ties in distance
 broken by the object id, :mod:`tsmaker.ranking`).
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,6 +179,45 @@ class PixelMatch:
     """The partition's Parquet file and, when it has one, its margin file."""
     redshift_rows: Any
     """The spec-z inside the pixel (pandas.DataFrame indexed by ``_healpix_29``)."""
+
+
+@dataclass(frozen=True)
+class PixelMatchGroup:
+    """Neighbouring partitions matched by one task, in sky order.
+
+    Pickled (for a Dask worker) with the spec-z of all its partitions in one DataFrame,
+    cut back into one per partition when unpickled: unpickling a few dozen small
+    DataFrames cost a worker 0.25 ms each, 1 s of a 10x DP1 run; one costs 15x less.
+    """
+
+    pixel_matches: tuple[PixelMatch, ...]
+
+    def __iter__(self) -> Iterator[PixelMatch]:
+        return iter(self.pixel_matches)
+
+    def __len__(self) -> int:
+        return len(self.pixel_matches)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        import pandas as pd
+
+        frames = [pixel_match.redshift_rows for pixel_match in self.pixel_matches]
+        joined = frames[0] if len(frames) == 1 else pd.concat(frames)
+        headers = tuple(
+            (pixel_match.order, pixel_match.pixel, pixel_match.files, len(frame))
+            for pixel_match, frame in zip(self.pixel_matches, frames, strict=True)
+        )
+        return (_unpack_group, (headers, joined))
+
+
+def _unpack_group(headers: tuple[tuple[Any, ...], ...], joined: Any) -> PixelMatchGroup:
+    """The group :meth:`PixelMatchGroup.__reduce__` packed, each partition's rows a slice."""
+    pixel_matches = []
+    start = 0
+    for order, pixel, files, rows in headers:
+        pixel_matches.append(PixelMatch(order, pixel, files, joined.iloc[start : start + rows]))
+        start += rows
+    return PixelMatchGroup(tuple(pixel_matches))
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from tsmaker.crossmatch import HEALPIX_COLUMN, MATCH_DISTANCE_COLUMN, MATCH_RANK
 
 def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
     """Run the match for ``plan``, write the product file at ``data_path``; return a summary."""
-    from tsmaker.crossmatch import PixelMatcher
+    from tsmaker.crossmatch import PixelMatcher, PixelMatchGroup
     from tsmaker.execution import PartitionTask, open_executor
     from tsmaker.partition import match_and_finish
     from tsmaker.planning import plan_pixel_matches
@@ -65,7 +65,10 @@ def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
         # its task is done, so neither its spec-z rows nor what pandas caches on them
         # while they are matched stay in memory for the rest of the run.
         tasks = (
-            PartitionTask(match_and_finish, (groups.popleft(), matcher, plan.recipe, keep_index))
+            PartitionTask(
+                match_and_finish,
+                (PixelMatchGroup(tuple(groups.popleft())), matcher, plan.recipe, keep_index),
+            )
             for _ in range(len(groups))
         )
         # (frame, partitions in it) pairs, in sky order.

@@ -39,12 +39,14 @@ def match_and_finish(
 ) -> list[tuple[Any, int]]:
     """Match partitions (:func:`tsmaker.crossmatch.match_pixel`) and finish their rows.
 
-    One task handles a few neighbouring partitions, so that the cost of scheduling a
-    task (a few ms on a Dask cluster) is small next to its work. The result is a list
-    of (finished frame, number of partitions in it), in the order given: one frame for
-    the whole task, or with ``keep_index`` (HATS output, written partition by
-    partition) one per partition. One frame per task is measured, pickled and sent by
-    Dask once instead of once per partition.
+    ``pixel_matches`` is a :class:`tsmaker.crossmatch.PixelMatchGroup` (or any sequence
+    of :class:`tsmaker.crossmatch.PixelMatch`): one task handles a few neighbouring
+    partitions, so that the cost of scheduling a task (a few ms on a Dask cluster) is
+    small next to its work. The result is a list of (finished frame, number of
+    partitions in it), in the order given: one frame for the whole task, or with
+    ``keep_index`` (HATS output, written partition by partition) one per partition.
+    One frame per task is measured, pickled and sent by Dask once instead of once per
+    partition.
     """
     import pandas as pd
 
