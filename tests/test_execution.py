@@ -311,25 +311,31 @@ def test_local_workers_start_with_their_imports_done_and_distributed_environment
     """Workers are forked from a server that imported what tasks need, once.
 
     They start with pyarrow.parquet loaded (no task has run yet) and with the
-    environment distributed gives the processes it starts (``MALLOC_TRIM_THRESHOLD_``
-    must be there when the process starts to take effect); the caller's environment
-    and Dask configuration are left as they were.
+    environment distributed gives the processes it starts (``OMP_NUM_THREADS=1``; such
+    variables must be there when the process starts to take effect), but without its
+    ``MALLOC_TRIM_THRESHOLD_``, which slows tasks down. Starting the server leaves the
+    caller's environment as it was (distributed's Nanny itself then exports its
+    variables to the caller's environment when it starts a worker), and the Dask
+    configuration is left as it was.
     """
     import dask
 
-    from tsmaker.execution import open_executor
+    from tsmaker.execution import open_executor, start_worker_server
 
     environment = dict(os.environ)
+    start_worker_server()  # a no-op when an earlier test started it
+    assert dict(os.environ) == environment
     with open_executor(ExecutionSettings(workers=2)) as executor:
         worker_pids = list(executor.client.run(os.getpid).values())
         for pid in worker_pids:
             mapped = Path(f"/proc/{pid}/maps").read_text()
             started_with = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
             assert "/pyarrow/_parquet." in mapped
-            assert b"MALLOC_TRIM_THRESHOLD_=65536" in started_with
+            threads = os.environ.get("OMP_NUM_THREADS", "1")  # the caller's own value wins
+            assert f"OMP_NUM_THREADS={threads}".encode() in started_with
+            assert not any(item.startswith(b"MALLOC_TRIM_THRESHOLD_=") for item in started_with)
 
     assert len(worker_pids) == 2 and os.getpid() not in worker_pids
-    assert dict(os.environ) == environment
     assert dask.config.get("distributed.worker.multiprocessing-method") == "spawn"
 
 
