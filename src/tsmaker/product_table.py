@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tsmaker.errors import ProductError
-from tsmaker.redshift import SUFFIXES_BY_FORMAT
+from tsmaker.redshift import format_from_suffix
 from tsmaker.writers.hdf5 import DATASET_PATH, MASK_SUFFIX
 
 if TYPE_CHECKING:
@@ -95,10 +95,9 @@ def _product_format(path: Path) -> str:
         raise ProductError(
             f"{str(path)!r} is a folder but not a HATS catalog (no hats.properties)"
         )
-    name = path.name.lower()
-    for format_name, suffixes in SUFFIXES_BY_FORMAT.items():
-        if name.endswith(suffixes):
-            return format_name
+    format_name = format_from_suffix(path)
+    if format_name is not None:
+        return format_name
     raise ProductError(
         f"cannot tell the format of product file {str(path)!r} from its name; expected "
         ".parquet, .csv, .fits, .hdf5 or a .hats folder"

@@ -56,6 +56,15 @@ SUFFIXES_BY_FORMAT: dict[str, tuple[str, ...]] = {
 }
 
 
+def format_from_suffix(path: Path) -> str | None:
+    """The table format a file name ends in (``SUFFIXES_BY_FORMAT``), or None."""
+    name = path.name.lower()
+    for format_name, suffixes in SUFFIXES_BY_FORMAT.items():
+        if name.endswith(suffixes):
+            return format_name
+    return None
+
+
 def file_format(path: Path) -> str:
     """The format of a redshift file: ``parquet``, ``csv``, ``fits``, ``hdf5`` or ``hats``."""
     if path.is_dir():
@@ -65,10 +74,9 @@ def file_format(path: Path) -> str:
             f"{str(path)!r} is a folder but not a HATS catalog (no hats.properties); "
             "give a Parquet, CSV, FITS or HDF5 file or a HATS folder"
         )
-    name = path.name.lower()
-    for format_name, suffixes in SUFFIXES_BY_FORMAT.items():
-        if name.endswith(suffixes):
-            return format_name
+    format_name = format_from_suffix(path)
+    if format_name is not None:
+        return format_name
     raise InputError(
         f"cannot tell the format of {str(path)!r} from its name; use a file ending in "
         ".parquet, .csv, .fits or .hdf5"
