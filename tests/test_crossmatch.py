@@ -240,6 +240,38 @@ def test_a_task_group_pickles_to_the_same_partitions_and_spec_z(catalogs):
     pd.testing.assert_frame_equal(one.pixel_matches[0].redshift_rows, tasks[1].redshift_rows)
 
 
+@pytest.mark.parametrize("k", [1, 3])
+def test_a_group_matches_as_its_partitions_do_one_by_one(catalogs, k):
+    """match_pixels finds the spec-z cells of all partitions at once and cuts them back;
+    each partition must get its own cells, as match_pixel alone computes them."""
+    from tsmaker.crossmatch import PixelMatcher, match_pixel, match_pixels
+
+    files = open_object_catalog(str(catalogs["collection"]))
+    tasks = plan_pixel_matches(catalogs["specz"], ra_column="ra", dec_column="dec",
+                               object_files=files, radius_arcsec=2.0)
+    matcher = PixelMatcher(
+        object_columns=("objectId", "coord_ra", "coord_dec"), row_filters=(),
+        object_ra_column="coord_ra", object_dec_column="coord_dec",
+        object_id_column="objectId", redshift_ra_column="ra", redshift_dec_column="dec",
+        parameters=MatchParameters(radius_arcsec=2.0, n_neighbors=k),
+    )
+    sizes = [len(task.redshift_rows) for task in tasks]
+    assert len(tasks) > 3 and len(set(sizes)) > 1
+
+    together = list(match_pixels(PixelMatchGroup(tuple(tasks)), matcher))
+
+    assert len(together) == len(tasks)
+    matched = 0
+    for grouped, task in zip(together, tasks, strict=True):
+        alone = match_pixel(task, matcher)
+        pd.testing.assert_frame_equal(grouped.redshift_rows, alone.redshift_rows)
+        assert grouped.object_rows.equals(alone.object_rows)
+        np.testing.assert_array_equal(grouped.distance_arcsec, alone.distance_arcsec)
+        matched += len(alone.distance_arcsec)
+    assert matched > 100
+    assert list(match_pixels((), matcher)) == []
+
+
 def test_missing_partition_file_is_one_clear_error_and_a_failed_product(catalogs, tmp_path):
     import shutil
 

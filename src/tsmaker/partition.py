@@ -50,18 +50,17 @@ def match_and_finish(
     """
     import pandas as pd
 
-    from tsmaker.crossmatch import match_pixel
+    from tsmaker.crossmatch import match_pixels
 
     if keep_index:
         return [
-            (finish_partition(match_pixel(pixel_match, matcher), recipe, keep_index=True), 1)
-            for pixel_match in pixel_matches
+            (finish_partition(matches, recipe, keep_index=True), 1)
+            for matches in match_pixels(pixel_matches, matcher)
         ]
     # The partitions' columns are joined before a DataFrame is built: one DataFrame per
     # task, not one per partition and a concat (a third of a task's time in pandas).
     finished = [
-        finish_columns(match_pixel(pixel_match, matcher), recipe)[0]
-        for pixel_match in pixel_matches
+        finish_columns(matches, recipe)[0] for matches in match_pixels(pixel_matches, matcher)
     ]
     columns = {name: _concat_column([part[name] for part in finished]) for name in finished[0]}
     return [(pd.DataFrame(columns, copy=False), len(finished))]

@@ -38,6 +38,7 @@ def pairs_within(
     dec2_deg: Any,
     radius_arcsec: float,
     n_nearest: int | None = None,
+    blocks1: Any = None,
 ) -> tuple[Any, Any, Any]:
     """Every pair (i, j) of positions of set 1 and set 2 within ``radius_arcsec``.
 
@@ -53,6 +54,10 @@ def pairs_within(
     the radius are taken; the 3-D chord, then the exact great-circle distance decide.
     For a few hundred spec-z against a partition of objects this is a sort and a few
     searches, with no tree to build.
+
+    ``blocks1``, when given, is :func:`neighbour_blocks` of set 1 for this radius,
+    computed once for the spec-z of several partitions: every call into cdshealpix
+    starts (and joins) a thread pool of its own, ~70 us, whatever the array's size.
 
     Returns
     -------
@@ -70,7 +75,7 @@ def pairs_within(
     """
     import numpy as np
 
-    from tsmaker.healpix import lonlat_to_healpix, neighbours
+    from tsmaker.healpix import lonlat_to_healpix
 
     empty = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0))
     if not len(ra1_deg) or not len(ra2_deg):
@@ -89,7 +94,7 @@ def pairs_within(
     keys2 += (vectors2[:, 2] + 1.0) / 4.0
     # In each of the 9 cells around a set-1 point, only the run with |dz| <= chord (a
     # necessary condition) is a candidate: two searches give it.
-    block = neighbours(lonlat_to_healpix(ra1_deg, dec1_deg, order, threads=1), order, threads=1)
+    block = neighbour_blocks(ra1_deg, dec1_deg, radius_arcsec) if blocks1 is None else blocks1
     rank = np.minimum(np.searchsorted(cells, block), len(cells) - 1)
     present = (block >= 0) & (cells[rank] == block)
     z1 = vectors1[:, 2:3]
@@ -119,6 +124,24 @@ def pairs_within(
         return empty
     # Each run holds whole rows of set 1, in increasing order: the result stays sorted.
     return np.concatenate(found1), np.concatenate(found2), np.concatenate(found_distance)
+
+
+def neighbour_blocks(ra_deg: Any, dec_deg: Any, radius_arcsec: float) -> Any:
+    """The cell of each position at :func:`cell_order` and its 8 neighbours, shape (n, 9).
+
+    A disc of the radius around the position lies in these cells; -1 marks a missing
+    neighbour (at the 8 corners where only 7 cells meet). One thread: partitions
+    already run in parallel.
+
+    Examples
+    --------
+    >>> neighbour_blocks([45.0], [0.0], 3600.0).tolist()
+    [[575, 362, 363, 277, 0, 1, 279, 2, 3]]
+    """
+    from tsmaker.healpix import lonlat_to_healpix, neighbours
+
+    order = cell_order(radius_arcsec)
+    return neighbours(lonlat_to_healpix(ra_deg, dec_deg, order, threads=1), order, threads=1)
 
 
 def _within_nearest(rows: Any, distance_arcsec: Any, n_nearest: int) -> Any:
