@@ -174,19 +174,25 @@ def render_markdown(results: dict[str, Any]) -> str:
             "when the machine's speed drifts between runs.",
             "",
         ]
-        one, two = workers.get("workers_one_process"), workers.get("workers_two_processes")
-        if one and two:
+        for one_key, two_key, text in (
+            ("workers_cpu_one", "workers_cpu_two",
+             "The machine's ceiling for two processes: a fixed numerical workload "
+             "(numpy sorts, no I/O) takes {one} s alone and {two} s as two independent "
+             "processes at once: two processes give {ceiling:.2f}x the throughput of one "
+             "(pairs: {pairs})."),
+            ("workers_one_process", "workers_two_processes",
+             "Two tsmaker runs without Dask: one in-process run on one thread takes "
+             "{one} s; two such runs at once, independent, take {two} s: {ceiling:.2f}x "
+             "the throughput of one (pairs: {pairs}), what two processes of this work "
+             "give before any cluster start, planning or scheduling."),
+        ):
+            one, two = workers.get(one_key), workers.get(two_key)
+            if not (one and two):
+                continue
             ceilings = [2 * r for r in _pairs(one, two)]
             ceiling = statistics.median(ceilings) if ceilings else 2 * one["wall_s"] / two["wall_s"]
-            lines += [
-                "The machine's own ceiling for two processes: one in-process run on one "
-                f"thread takes {_t(one)} s; two such runs at once, independent, take "
-                f"{_t(two)} s, so two processes give at most {ceiling:.2f}x the throughput "
-                "of one here (median over pairs: "
-                f"{', '.join(f'{c:.2f}' for c in ceilings)}), before any cluster start, "
-                "planning or scheduling.",
-                "",
-            ]
+            lines += [text.format(one=_t(one), two=_t(two), ceiling=ceiling,
+                                  pairs=", ".join(f"{c:.2f}" for c in ceilings)), ""]
 
     lines += ["## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     if "help" in results:

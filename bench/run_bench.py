@@ -308,7 +308,9 @@ def run_workers(scale: str, n_specz: int, repeats: int, env: dict) -> dict:
     specz = DATA_DIR / f"specz_{scale}x_{n_specz}.parquet"
     objects = DATA_DIR / f"object_{scale}x"
     record: dict = {"scale": scale, "n_specz": n_specz}
-    runs: dict[str, list[dict]] = {"1": [], "2": [], "one_process": [], "two_processes": []}
+    runs: dict[str, list[dict]] = {
+        "1": [], "2": [], "one_process": [], "two_processes": [], "cpu_one": [], "cpu_two": [],
+    }
     for repeat in range(repeats):
         for variant in runs:
             out = OUT_DIR / f"workers_{scale}x" / f"{variant}_{repeat}"
@@ -324,15 +326,31 @@ def run_workers(scale: str, n_specz: int, repeats: int, env: dict) -> dict:
     return record
 
 
+#: A fixed amount of numerical work (no I/O, no threads): the machine's CPU ceiling.
+CPU_WORKLOAD = (
+    "import numpy as np\n"
+    "values = np.random.default_rng(0).random(2_000_000)\n"
+    "for _ in range(400):\n"
+    "    np.sort(values)\n"
+)
+
+
 def _workers_command(variant: str, specz: Path, objects: Path, out: Path) -> list[str]:
-    """``--workers 1`` or ``2``, or the machine's own ceiling for two processes.
+    """``--workers 1`` or ``2``, or a ceiling for two processes on this machine.
 
     ``one_process`` is the run in-process on one thread; ``two_processes`` two such
     runs at once, independent: their time against one run's says how much faster two
-    processes can be on this machine, before any Dask or planning cost.
+    tsmaker processes are than one, before any Dask or planning cost. ``cpu_one`` and
+    ``cpu_two`` do the same with :data:`CPU_WORKLOAD`, which only computes: the
+    machine's own ceiling.
     """
     if variant in ("1", "2"):
         return tsmaker_command(specz, objects, out, 1, int(variant))
+    if variant in ("cpu_one", "cpu_two"):
+        one = [sys.executable, "-c", CPU_WORKLOAD]
+        if variant == "cpu_one":
+            return one
+        return ["sh", "-c", f"{shlex.join(one)} & {shlex.join(one)}; wait"]
     for name in ("a", "b"):
         (out / name).mkdir(exist_ok=True)
     single = tsmaker_command(specz, objects, out / "a", 1) + ["--threads-per-worker", "1"]

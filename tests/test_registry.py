@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from tsmaker import registry as registry_module
-from tsmaker import settings
+from tsmaker import settings, sqlite_file
 from tsmaker.errors import CatalogError, InputError, ProductError, RegistryError
 from tsmaker.filesystems import network_filesystem_type
 from tsmaker.records import CatalogRecord, ProductRecord, safe_file_stem
@@ -536,13 +536,13 @@ def test_later_mount_on_same_point_wins() -> None:
 def test_registry_on_nfs_is_refused_with_hint() -> None:
     registry_file = Path("/home/alice/.local/share/tsmaker/registry.sqlite")
     with pytest.raises(RegistryError) as raised:
-        registry_module._check_local_filesystem(registry_file, MOUNTS_SAMPLE)
+        sqlite_file._check_local_filesystem(registry_file, MOUNTS_SAMPLE)
     assert str(raised.value) == (
         f"the registry {registry_file} is on a network file system (nfs4), where SQLite "
         "locking is unsafe; set TSMAKER_HOME to a local disk folder (e.g. /tmp/$USER/tsmaker) "
         "and retry"
     )
-    registry_module._check_local_filesystem(Path("/tmp/alice/registry.sqlite"), MOUNTS_SAMPLE)
+    sqlite_file._check_local_filesystem(Path("/tmp/alice/registry.sqlite"), MOUNTS_SAMPLE)
 
 
 def test_missing_mount_table_means_local() -> None:

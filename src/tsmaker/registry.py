@@ -2,10 +2,9 @@
 
 One file (``registry.sqlite`` in the tsmaker home folder) records the catalogs a user
 has registered and every product (training set) tsmaker has made, with its status.
-Several tsmaker processes may use the same file at once: the file is opened in WAL
-mode, every write runs in a short ``BEGIN IMMEDIATE`` transaction, and a writer waits
-up to 60 s for another one to finish. The schema version lives in
-``PRAGMA user_version`` and newer releases upgrade older files with the ordered
+Several tsmaker processes may use the same file at once
+(:class:`tsmaker.sqlite_file.SharedSQLiteFile`: WAL mode, short transactions, a writer
+waits up to 60 s for another one); newer releases upgrade older files with the ordered
 migrations in ``_MIGRATIONS``.
 """
 
@@ -17,24 +16,20 @@ import os
 import re
 import socket
 import sqlite3
-import threading
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Self
 
 from tsmaker import settings
-from tsmaker.errors import CatalogError, InputError, ProductError, RegistryError
-from tsmaker.filesystems import network_filesystem_type, read_mount_table
+from tsmaker.errors import CatalogError, InputError, ProductError
 from tsmaker.records import (
     CATALOG_KINDS,
     PRODUCT_STATUSES,
     CatalogRecord,
     ProductRecord,
 )
+from tsmaker.sqlite_file import SharedSQLiteFile
 
-BUSY_TIMEOUT_SECONDS = 60.0
 STALE_PRODUCT_MESSAGE = "the process running it stopped (killed or crashed)"
 
 # Ordered schema migrations: entry N-1 takes a file from user_version N-1 to N.
@@ -80,10 +75,8 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 
-_HOME_HINT = f"set {settings.ENV_HOME} to a local disk folder (e.g. /tmp/$USER/tsmaker) and retry"
 
-
-class Registry:
+class Registry(SharedSQLiteFile):
     """The SQLite registry of catalogs and products.
 
     Parameters
@@ -99,50 +92,12 @@ class Registry:
     """
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path).expanduser().resolve()
-        self._lock = threading.RLock()
-        self._connection: sqlite3.Connection | None = None
-        _check_local_filesystem(self.path, read_mount_table())
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise self._cannot_create_error(exc) from exc
-        try:
-            self._connection = sqlite3.connect(
-                self.path,
-                timeout=BUSY_TIMEOUT_SECONDS,
-                isolation_level=None,  # we issue BEGIN / COMMIT ourselves
-                check_same_thread=False,
-            )
-            self._connection.row_factory = sqlite3.Row
-            self._set_up_with_retries()
-        except (sqlite3.Error, OSError) as exc:
-            self.close()
-            raise self._open_error(exc) from exc
-        except BaseException:
-            self.close()
-            raise
+        super().__init__(path, _MIGRATIONS)
 
     @classmethod
     def open_default(cls) -> Self:
         """Open the registry at ``settings.registry_path()``."""
         return cls(settings.registry_path())
-
-    def close(self) -> None:
-        """Close the connection; the registry cannot be used afterwards."""
-        with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"Registry({str(self.path)!r})"
 
     # ------------------------------------------------------------------ catalogs
 
@@ -580,129 +535,8 @@ class Registry:
                     reaped_ids.append(product_id)
         return reaped_ids
 
-    # ------------------------------------------------------------------ internals
-
-    @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
-        """A short transaction; writers take the write lock up front (no upgrade)."""
-        with self._lock:
-            connection = self._connection
-            if connection is None:
-                raise RegistryError(f"the registry {self.path} is closed; open it again")
-            try:
-                connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            except sqlite3.Error as exc:
-                raise self._database_error(exc) from exc
-            try:
-                yield connection
-            except BaseException as exc:
-                if connection.in_transaction:
-                    connection.rollback()
-                if isinstance(exc, sqlite3.Error):
-                    raise self._database_error(exc) from exc
-                raise
-            try:
-                connection.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if connection.in_transaction:
-                    connection.rollback()
-                raise self._database_error(exc) from exc
-
-    def _set_up_with_retries(self) -> None:
-        """Set WAL mode and migrate, retrying while another process holds a lock.
-
-        The busy timeout covers ordinary waits, but switching a new file to WAL can
-        report "locked" at once when several processes create the registry together.
-        """
-        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
-        while True:
-            try:
-                self._set_up()
-                return
-            except sqlite3.OperationalError as exc:
-                busy = getattr(exc, "sqlite_errorname", "") in {"SQLITE_BUSY", "SQLITE_LOCKED"}
-                if not busy or time.monotonic() > deadline:
-                    raise
-                assert self._connection is not None
-                if self._connection.in_transaction:
-                    self._connection.rollback()
-                time.sleep(0.05)
-
-    def _set_up(self) -> None:
-        connection = self._connection
-        assert connection is not None
-        connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-        known_version = len(_MIGRATIONS)
-        file_version = connection.execute("PRAGMA user_version").fetchone()[0]
-        if file_version > known_version:
-            raise RegistryError(
-                f"the registry {self.path} was written by a newer tsmaker (schema version "
-                f"{file_version}, this tsmaker knows up to {known_version}); upgrade "
-                "tsmaker (pip install -U tsmaker)"
-            )
-        journal_mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(journal_mode).lower() != "wal":
-            raise RegistryError(
-                f"the registry {self.path} cannot use SQLite's WAL journal (got "
-                f"{journal_mode!r}), needed for safe concurrent use; {_HOME_HINT}"
-            )
-        if file_version == known_version:
-            return
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            # Another process may have migrated while we waited for the write lock.
-            file_version = connection.execute("PRAGMA user_version").fetchone()[0]
-            for version in range(file_version + 1, known_version + 1):
-                for statement in _MIGRATIONS[version - 1]:
-                    connection.execute(statement)
-            connection.execute(f"PRAGMA user_version = {known_version}")
-            connection.execute("COMMIT")
-        except BaseException:
-            if connection.in_transaction:
-                connection.rollback()
-            raise
-
-    def _cannot_create_error(self, exc: BaseException) -> RegistryError:
-        return RegistryError(
-            f"cannot create the registry {self.path} ({_describe(exc)}); {_HOME_HINT}"
-        )
-
-    def _open_error(self, exc: BaseException) -> RegistryError:
-        if isinstance(exc, RegistryError):
-            return exc
-        error_name = getattr(exc, "sqlite_errorname", "")
-        if error_name in {"SQLITE_NOTADB", "SQLITE_CORRUPT"}:
-            return RegistryError(
-                f"the registry file {self.path} is not a valid SQLite database "
-                f"({_describe(exc)}); move it aside and tsmaker will start a new "
-                f"registry, or set {settings.ENV_HOME} to another folder"
-            )
-        if error_name in {"SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM"} or isinstance(
-            exc, OSError
-        ):
-            return self._cannot_create_error(exc)
-        return self._database_error(exc)
-
-    def _database_error(self, exc: BaseException) -> RegistryError:
-        if getattr(exc, "sqlite_errorname", "") in {"SQLITE_BUSY", "SQLITE_LOCKED"}:
-            return RegistryError(
-                f"the registry {self.path} stayed locked by another tsmaker process for "
-                f"more than {BUSY_TIMEOUT_SECONDS:.0f} s; retry when it is less busy"
-            )
-        return RegistryError(f"registry {self.path}: {_describe(exc)}")
-
 
 # ---------------------------------------------------------------------- helpers
-
-
-def _check_local_filesystem(registry_file: Path, mounts_text: str) -> None:
-    """Raise RegistryError when ``registry_file``'s folder is on a network file system."""
-    filesystem_type = network_filesystem_type(registry_file.parent, mounts_text)
-    if filesystem_type is not None:
-        raise RegistryError(
-            f"the registry {registry_file} is on a network file system ({filesystem_type}), "
-            f"where SQLite locking is unsafe; {_HOME_HINT}"
-        )
 
 
 def _process_exists(pid: int) -> bool:
@@ -745,10 +579,6 @@ def _dump_json(value: Any, what: str) -> str:
         return json.dumps(value, default=_json_default, sort_keys=True)
     except (TypeError, ValueError) as exc:
         raise InputError(f"cannot store the {what} in the registry: {exc}") from exc
-
-
-def _describe(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
 
 
 def _catalog_from_row(row: sqlite3.Row) -> CatalogRecord:
