@@ -176,15 +176,16 @@ def render_markdown(results: dict[str, Any]) -> str:
         ]
         for one_key, two_key, text in (
             ("workers_cpu_one", "workers_cpu_two",
-             "The machine's ceiling for two processes: a fixed numerical workload "
+             "For reference, the machine with two processes: a fixed numerical workload "
              "(numpy sorts, no I/O) takes {one} s alone and {two} s as two independent "
              "processes at once: two processes give {ceiling:.2f}x the throughput of one "
-             "(pairs: {pairs})."),
+             "(median of the pairs {pairs}; above 2x or far below it, the machine's "
+             "speed changed within a pair)."),
             ("workers_one_process", "workers_two_processes",
              "Two tsmaker runs without Dask: one in-process run on one thread takes "
              "{one} s; two such runs at once, independent, take {two} s: {ceiling:.2f}x "
-             "the throughput of one (pairs: {pairs}), what two processes of this work "
-             "give before any cluster start, planning or scheduling."),
+             "the throughput of one (median of the pairs {pairs}), what two processes of "
+             "this work give before any cluster start, planning or scheduling."),
         ):
             one, two = workers.get(one_key), workers.get(two_key)
             if not (one and two):

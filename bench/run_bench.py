@@ -316,7 +316,8 @@ def run_workers(scale: str, n_specz: int, repeats: int, env: dict) -> dict:
             out = OUT_DIR / f"workers_{scale}x" / f"{variant}_{repeat}"
             shutil.rmtree(out, ignore_errors=True)
             out.mkdir(parents=True)
-            warm_page_cache(scale)
+            if not variant.startswith("cpu_"):  # those read no file
+                warm_page_cache(scale)
             result = measure(_workers_command(variant, specz, objects, out), env,
                              out / "log.txt")
             runs[variant].append(result)
@@ -350,14 +351,23 @@ def _workers_command(variant: str, specz: Path, objects: Path, out: Path) -> lis
         one = [sys.executable, "-c", CPU_WORKLOAD]
         if variant == "cpu_one":
             return one
-        return ["sh", "-c", f"{shlex.join(one)} & {shlex.join(one)}; wait"]
+        return _both_at_once(one, one)
     for name in ("a", "b"):
         (out / name).mkdir(exist_ok=True)
     single = tsmaker_command(specz, objects, out / "a", 1) + ["--threads-per-worker", "1"]
     if variant == "one_process":
         return single
     other = tsmaker_command(specz, objects, out / "b", 1) + ["--threads-per-worker", "1"]
-    return ["sh", "-c", f"{shlex.join(single)} & {shlex.join(other)}; wait"]
+    return _both_at_once(single, other)
+
+
+def _both_at_once(first: list[str], second: list[str]) -> list[str]:
+    """A shell command running two commands at once, failing if either fails.
+
+    (A bare ``wait`` returns 0 whatever its children did.)
+    """
+    return ["sh", "-c",
+            f"{shlex.join(first)} & first=$!; {shlex.join(second)} || exit $?; wait $first"]
 
 
 def warm_page_cache(scale: str) -> None:

@@ -244,7 +244,11 @@ def test_a_task_group_pickles_to_the_same_partitions_and_spec_z(catalogs):
 def test_a_group_matches_as_its_partitions_do_one_by_one(catalogs, k):
     """match_pixels finds the spec-z cells of all partitions at once and cuts them back;
     each partition must get its own cells, as match_pixel alone computes them."""
+    import dataclasses
+    import pickle
+
     from tsmaker.crossmatch import PixelMatcher, match_pixel, match_pixels
+    from tsmaker.sphere import pairs_within
 
     files = open_object_catalog(str(catalogs["collection"]))
     tasks = plan_pixel_matches(catalogs["specz"], ra_column="ra", dec_column="dec",
@@ -255,10 +259,15 @@ def test_a_group_matches_as_its_partitions_do_one_by_one(catalogs, k):
         object_id_column="objectId", redshift_ra_column="ra", redshift_dec_column="dec",
         parameters=MatchParameters(radius_arcsec=2.0, n_neighbors=k),
     )
+    # A partition with no spec-z in the middle and at the end: zero-length slices.
+    empty = dataclasses.replace(tasks[1], redshift_rows=tasks[1].redshift_rows.iloc[:0])
+    tasks = [tasks[0], empty, *tasks[1:], empty]
     sizes = [len(task.redshift_rows) for task in tasks]
-    assert len(tasks) > 3 and len(set(sizes)) > 1
+    assert len(tasks) > 5 and len(set(sizes)) > 2
 
-    together = list(match_pixels(PixelMatchGroup(tuple(tasks)), matcher))
+    # The way a Dask worker receives the group: pickled, the spec-z joined.
+    group = pickle.loads(pickle.dumps(PixelMatchGroup(tuple(tasks))))
+    together = list(match_pixels(group, matcher))
 
     assert len(together) == len(tasks)
     matched = 0
@@ -270,6 +279,10 @@ def test_a_group_matches_as_its_partitions_do_one_by_one(catalogs, k):
         matched += len(alone.distance_arcsec)
     assert matched > 100
     assert list(match_pixels((), matcher)) == []
+    ra, dec = tasks[0].redshift_rows["ra"], tasks[0].redshift_rows["dec"]
+    assert len(ra) > 1
+    with pytest.raises(ValueError, match=r"blocks1 has shape \(1, 9\)"):
+        pairs_within(ra, dec, ra, dec, 2.0, blocks1=np.zeros((1, 9), dtype=np.int64))
 
 
 def test_missing_partition_file_is_one_clear_error_and_a_failed_product(catalogs, tmp_path):

@@ -37,7 +37,7 @@ class PartitionRecipe:
 def match_and_finish(
     pixel_matches: Any, matcher: Any, recipe: PartitionRecipe, keep_index: bool = False
 ) -> list[tuple[Any, int]]:
-    """Match partitions (:func:`tsmaker.crossmatch.match_pixel`) and finish their rows.
+    """Match partitions (:func:`tsmaker.crossmatch.match_pixels`) and finish their rows.
 
     ``pixel_matches`` is a :class:`tsmaker.crossmatch.PixelMatchGroup` (or any sequence
     of :class:`tsmaker.crossmatch.PixelMatch`): one task handles a few neighbouring

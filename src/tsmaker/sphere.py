@@ -2,7 +2,8 @@
 
 :func:`pairs_within` is the matcher's core; :func:`cell_order` is the HEALPix order
 whose cells hold a disc of the radius within 9 cells, which the matcher, the margin
-decision and the footprint-edge search share.
+decision and the footprint-edge search share; :func:`neighbour_blocks` lists those 9
+cells around each position.
 """
 
 from collections.abc import Iterator
@@ -94,7 +95,12 @@ def pairs_within(
     keys2 += (vectors2[:, 2] + 1.0) / 4.0
     # In each of the 9 cells around a set-1 point, only the run with |dz| <= chord (a
     # necessary condition) is a candidate: two searches give it.
-    block = neighbour_blocks(ra1_deg, dec1_deg, radius_arcsec) if blocks1 is None else blocks1
+    if blocks1 is None:
+        block = neighbour_blocks(ra1_deg, dec1_deg, radius_arcsec)
+    elif np.shape(blocks1) != (len(ra1_deg), 9):
+        raise ValueError(f"blocks1 has shape {np.shape(blocks1)}, not ({len(ra1_deg)}, 9)")
+    else:
+        block = blocks1
     rank = np.minimum(np.searchsorted(cells, block), len(cells) - 1)
     present = (block >= 0) & (cells[rank] == block)
     z1 = vectors1[:, 2:3]
