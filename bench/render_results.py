@@ -178,22 +178,22 @@ def render_markdown(results: dict[str, Any]) -> str:
             ("workers_cpu_one", "workers_cpu_two",
              "For reference, the machine with two processes: a fixed numerical workload "
              "(numpy sorts, no I/O) takes {one} s alone and {two} s as two independent "
-             "processes at once: two processes give {ceiling:.2f}x the throughput of one "
+             "processes at once: two processes give {gain:.2f}x the throughput of one "
              "(median of the pairs {pairs}; above 2x or far below it, the machine's "
              "speed changed within a pair)."),
             ("workers_one_process", "workers_two_processes",
              "Two tsmaker runs without Dask: one in-process run on one thread takes "
-             "{one} s; two such runs at once, independent, take {two} s: {ceiling:.2f}x "
+             "{one} s; two such runs at once, independent, take {two} s: {gain:.2f}x "
              "the throughput of one (median of the pairs {pairs}), what two processes of "
              "this work give before any cluster start, planning or scheduling."),
         ):
             one, two = workers.get(one_key), workers.get(two_key)
             if not (one and two):
                 continue
-            ceilings = [2 * r for r in _pairs(one, two)]
-            ceiling = statistics.median(ceilings) if ceilings else 2 * one["wall_s"] / two["wall_s"]
-            lines += [text.format(one=_t(one), two=_t(two), ceiling=ceiling,
-                                  pairs=", ".join(f"{c:.2f}" for c in ceilings)), ""]
+            gains = [2 * r for r in _pairs(one, two)]
+            gain = statistics.median(gains) if gains else 2 * one["wall_s"] / two["wall_s"]
+            lines += [text.format(one=_t(one), two=_t(two), gain=gain,
+                                  pairs=", ".join(f"{g:.2f}" for g in gains)), ""]
 
     lines += ["## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     if "help" in results:

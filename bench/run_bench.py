@@ -327,7 +327,7 @@ def run_workers(scale: str, n_specz: int, repeats: int, env: dict) -> dict:
     return record
 
 
-#: A fixed amount of numerical work (no I/O, no threads): the machine's CPU ceiling.
+#: A fixed amount of numerical work (no I/O, no threads): what the machine itself gives.
 CPU_WORKLOAD = (
     "import numpy as np\n"
     "values = np.random.default_rng(0).random(2_000_000)\n"
@@ -337,13 +337,13 @@ CPU_WORKLOAD = (
 
 
 def _workers_command(variant: str, specz: Path, objects: Path, out: Path) -> list[str]:
-    """``--workers 1`` or ``2``, or a ceiling for two processes on this machine.
+    """``--workers 1`` or ``2``, or a reference for two processes on this machine.
 
     ``one_process`` is the run in-process on one thread; ``two_processes`` two such
     runs at once, independent: their time against one run's says how much faster two
     tsmaker processes are than one, before any Dask or planning cost. ``cpu_one`` and
-    ``cpu_two`` do the same with :data:`CPU_WORKLOAD`, which only computes: the
-    machine's own ceiling.
+    ``cpu_two`` do the same with :data:`CPU_WORKLOAD`, which only computes: what the
+    machine itself gives from a second process.
     """
     if variant in ("1", "2"):
         return tsmaker_command(specz, objects, out, 1, int(variant))

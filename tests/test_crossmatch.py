@@ -243,11 +243,11 @@ def test_a_task_group_pickles_to_the_same_partitions_and_spec_z(catalogs):
 @pytest.mark.parametrize("k", [1, 3])
 def test_a_group_matches_as_its_partitions_do_one_by_one(catalogs, k):
     """match_pixels finds the spec-z cells of all partitions at once and cuts them back;
-    each partition must get its own cells, as match_pixel alone computes them."""
+    each partition must get its own cells, as when it is matched alone."""
     import dataclasses
     import pickle
 
-    from tsmaker.crossmatch import PixelMatcher, match_pixel, match_pixels
+    from tsmaker.crossmatch import PixelMatcher, match_pixels
     from tsmaker.sphere import pairs_within
 
     files = open_object_catalog(str(catalogs["collection"]))
@@ -272,7 +272,7 @@ def test_a_group_matches_as_its_partitions_do_one_by_one(catalogs, k):
     assert len(together) == len(tasks)
     matched = 0
     for grouped, task in zip(together, tasks, strict=True):
-        alone = match_pixel(task, matcher)
+        (alone,) = match_pixels([task], matcher)
         pd.testing.assert_frame_equal(grouped.redshift_rows, alone.redshift_rows)
         assert grouped.object_rows.equals(alone.object_rows)
         np.testing.assert_array_equal(grouped.distance_arcsec, alone.distance_arcsec)

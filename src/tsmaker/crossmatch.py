@@ -235,11 +235,17 @@ class PixelMatches:
 
 
 def match_pixels(tasks: Sequence[PixelMatch], matcher: PixelMatcher) -> Iterator[PixelMatches]:
-    """:func:`match_pixel` for each task, in order, the spec-z's cells found at once.
+    """Match each partition's spec-z against its objects (partition + margin), in order.
+
+    Every object within ``radius_arcsec`` is found by
+    :func:`tsmaker.sphere.pairs_within`, and the ``n_neighbors`` nearest per spec-z
+    are kept, ties in distance going to the smaller object id, so the result does not
+    depend on the order of the rows in the files. The pairs come in no particular
+    order; :func:`tsmaker.partition.finish_partition` sorts and ranks them.
 
     The spec-z cells and their neighbours (:func:`tsmaker.sphere.neighbour_blocks`)
-    are computed in one call for all the tasks: each call into cdshealpix starts a
-    thread pool of its own (~70 us, and a wait for a core when all are busy), and a
+    are computed in one call for all the partitions: each call into cdshealpix starts
+    a thread pool of its own (~70 us, and a wait for a core when all are busy), and a
     partition holds a few dozen spec-z.
     """
     import numpy as np
@@ -256,20 +262,11 @@ def match_pixels(tasks: Sequence[PixelMatch], matcher: PixelMatcher) -> Iterator
     blocks = neighbour_blocks(ra, dec, matcher.parameters.radius_arcsec)
     ends = np.cumsum([len(task.redshift_rows) for task in tasks])
     for task, start, end in zip(tasks, np.r_[0, ends[:-1]], ends, strict=True):
-        yield match_pixel(task, matcher, blocks[start:end])
+        yield _match_pixel(task, matcher, blocks[start:end])
 
 
-def match_pixel(task: PixelMatch, matcher: PixelMatcher, blocks: Any = None) -> PixelMatches:
-    """Match one partition's spec-z against its objects (partition + margin).
-
-    Every object within ``radius_arcsec`` is found by
-    :func:`tsmaker.sphere.pairs_within`, and the ``n_neighbors`` nearest per spec-z
-    are kept, ties in distance going to the smaller object id, so the result does not
-    depend on the order of the rows in the files.
-    The pairs come in no particular order; :func:`tsmaker.partition.finish_partition`
-    sorts and ranks them. ``blocks`` are the spec-z's
-    :func:`tsmaker.sphere.neighbour_blocks`, if already known.
-    """
+def _match_pixel(task: PixelMatch, matcher: PixelMatcher, blocks: Any) -> PixelMatches:
+    """:func:`match_pixels` for one partition, its spec-z's neighbour ``blocks`` given."""
     import numpy as np
 
     from tsmaker.ranking import match_order
