@@ -13,7 +13,7 @@ data release; every partition stays under DP1's ``hats_max_rows`` (15,000).
 [0.15, 1]), 65% placed uniformly in the pixel and 35% in clumps (a few order+4
 sub-pixels with log-normal weights), then 4% moved 0.6-2 arcsec next to another object
 (blends) when that keeps them in the pixel. Photometry and the other ~100 real DP1
-columns come from ``tsmaker.mock.mock_object_frame_at``. Rows are sorted by
+columns come from ``tsmaker.demo.mock.mock_object_frame_at``. Rows are sorted by
 ``_healpix_29`` as hats-import writes them.
 
 **Margin.** ``object_lc_5arcs`` is built the way hats-import builds a margin cache:
@@ -25,7 +25,7 @@ partitions whose order-14 pixel is one of ``hats.pixel_math.get_margin`` of it.
 a default margin, so ``lsdb.open_catalog`` and ``hats.read_hats`` read the collection.
 
 Spec-z catalogs ``specz_<S>x_<n>.parquet`` are drawn around the objects with
-``tsmaker.mock_specz.mock_specz_frame`` (80% with a counterpart, 5% blends).
+``tsmaker.demo.mock_specz.mock_specz_frame`` (80% with a counterpart, 5% blends).
 
 Usage::
 
@@ -45,8 +45,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tsmaker import mock, mock_specz
-from tsmaker.healpix import healpix29
+from tsmaker.demo import mock, mock_specz
+from tsmaker.matching.healpix import healpix29
 
 BENCH_DIR = Path(__file__).resolve().parent
 DATA_DIR = BENCH_DIR / "data"

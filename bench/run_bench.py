@@ -130,7 +130,7 @@ def outside_footprint(objects: Path, ra_deg, dec_deg):
 
     import numpy as np
 
-    from tsmaker.healpix import healpix29
+    from tsmaker.matching.healpix import healpix29
 
     with (objects / "object_lc" / "partition_info.csv").open() as handle:
         pixels = [(int(r["Norder"]), int(r["Npix"])) for r in csv.DictReader(handle)]
@@ -246,7 +246,7 @@ def run_triplet(scale: str, n_specz: int, k: int, repeats: int, env: dict) -> di
 LOAD_ONLY = """
 import sys
 from pathlib import Path
-from tsmaker.redshift import load_redshift_catalog
+from tsmaker.inputs.redshift import load_redshift_catalog
 frame = load_redshift_catalog(Path(sys.argv[1]), {}).frame
 print(int(frame.memory_usage(deep=True, index=True).sum()))
 """

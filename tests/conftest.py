@@ -23,7 +23,7 @@ def tsmaker_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def registry(tsmaker_home: Path):
     """A real SQLite registry in the test's TSMAKER_HOME."""
-    from tsmaker.registry import Registry
+    from tsmaker.registry.database import Registry
 
     with Registry.open_default() as opened:
         yield opened

@@ -166,7 +166,7 @@ def write_collection(objects: pd.DataFrame, path: Path, *, margin_arcsec: float 
     """A real HATS collection (catalog + margin) written by LSDB."""
     import lsdb
 
-    from tsmaker.compile_cache import enable_numba_caching
+    from tsmaker.demo.compile_cache import enable_numba_caching
 
     enable_numba_caching()  # hats' kernels compile once per machine, not per test process
 

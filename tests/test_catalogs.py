@@ -4,7 +4,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import DP1_COLLECTION
 
-from tsmaker.catalogs import discover_flux_types, get_profile, read_object_catalog_info
+from tsmaker.inputs.profiles import discover_flux_types, get_profile, read_object_catalog_info
 from tsmaker.errors import CatalogError, InputError
 
 DP1_FLUX_TYPES = [

@@ -1,6 +1,6 @@
 """The command line as users run it: real ``python -m tsmaker`` processes.
 
-Exit codes and messages are handled in ``tsmaker.cli.main()``, so every case runs the
+Exit codes and messages are handled in ``tsmaker.cli.app.main()``, so every case runs the
 CLI as a subprocess and checks the exact exit code, that a refused input gives one
 ``Error: ...`` line on stderr (no traceback) naming the value and the fix, and that
 nothing was registered as done. Subprocesses are independent, so each group of cases
@@ -25,7 +25,7 @@ from cli_helpers import Completed, closed_port, without_library_warnings
 from conftest import DP1_COLLECTION, SAMPLES
 from oracle import brute_force_matches, oracle_collection, synthetic_catalogs
 
-from tsmaker.registry import Registry
+from tsmaker.registry.database import Registry
 
 PARALLEL = max(6, 2 * (os.cpu_count() or 1))
 TIMEOUT_SECONDS = 300
@@ -478,7 +478,7 @@ def test_flux_types_of_dp1_equal_the_schema(cli):
 _HELP_DRIVER = """
 import contextlib, io, json, sys
 import typer
-from tsmaker.cli import app, main
+from tsmaker.cli.app import app, main
 
 def walk(command, path):
     yield path
@@ -536,7 +536,7 @@ def test_help_and_version_as_real_processes(tmp_path):
 _IMPORT_PROBE = """
 import sys
 sys.argv = ["tsmaker", *sys.argv[1:]]
-from tsmaker.cli import main
+from tsmaker.cli.app import main
 try:
     main()
 except SystemExit as stop:

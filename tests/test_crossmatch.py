@@ -8,12 +8,12 @@ import pytest
 from oracle import brute_force_matches, synthetic_catalogs, write_collection
 
 from tsmaker import make_training_set
-from tsmaker.crossmatch import MatchParameters, PixelMatchGroup
+from tsmaker.matching.crossmatch import MatchParameters, PixelMatchGroup
 from tsmaker.errors import CatalogError, InputError
-from tsmaker.hats_files import open_object_catalog
-from tsmaker.healpix import healpix29
-from tsmaker.planning import disc_leaves_pixel, plan_pixel_matches
-from tsmaker.ranking import select_unique_closest
+from tsmaker.inputs.hats_files import open_object_catalog
+from tsmaker.matching.healpix import healpix29
+from tsmaker.matching.planning import disc_leaves_pixel, plan_pixel_matches
+from tsmaker.matching.ranking import select_unique_closest
 
 
 @pytest.fixture(scope="module")
@@ -247,8 +247,8 @@ def test_a_group_matches_as_its_partitions_do_one_by_one(catalogs, k):
     import dataclasses
     import pickle
 
-    from tsmaker.crossmatch import PixelMatcher, match_pixels
-    from tsmaker.sphere import pairs_within
+    from tsmaker.matching.crossmatch import PixelMatcher, match_pixels
+    from tsmaker.matching.sphere import pairs_within
 
     files = open_object_catalog(str(catalogs["collection"]))
     tasks = plan_pixel_matches(catalogs["specz"], ra_column="ra", dec_column="dec",
@@ -288,7 +288,7 @@ def test_a_group_matches_as_its_partitions_do_one_by_one(catalogs, k):
 def test_missing_partition_file_is_one_clear_error_and_a_failed_product(catalogs, tmp_path):
     import shutil
 
-    from tsmaker.registry import Registry
+    from tsmaker.registry.database import Registry
 
     copy = tmp_path / "objects"
     shutil.copytree(catalogs["collection"], copy)
@@ -444,8 +444,8 @@ def test_select_unique_closest_with_lower_flags_better():
 def test_a_disc_lies_in_its_cell_and_the_8_neighbours_at_the_matching_order(radius_arcsec):
     """pairs_within takes its candidates from 9 cells; no point of the disc may fall
     outside them, near the poles and the base-pixel corners included."""
-    from tsmaker.healpix import lonlat_to_healpix, neighbours
-    from tsmaker.sphere import cell_order, offset_positions
+    from tsmaker.matching.healpix import lonlat_to_healpix, neighbours
+    from tsmaker.matching.sphere import cell_order, offset_positions
 
     rng = np.random.default_rng(11)
     n = 20_000
@@ -467,8 +467,8 @@ def test_pairs_within_equals_all_pairs_distances(max_candidates, monkeypatch):
     alone has more than the limit)."""
     from oracle import separation_arcsec as oracle_separation
 
-    from tsmaker import sphere
-    from tsmaker.sphere import pairs_within
+    from tsmaker.matching import sphere
+    from tsmaker.matching.sphere import pairs_within
 
     if max_candidates is not None:
         monkeypatch.setattr(sphere, "MAX_CANDIDATES", max_candidates)
@@ -498,7 +498,7 @@ def test_pairs_within_keeps_pairs_just_inside_the_radius_in_every_direction(dec_
     included (where the z = sin(dec) window is tightest) and next to the poles."""
     from oracle import separation_arcsec as oracle_separation
 
-    from tsmaker.sphere import offset_positions, pairs_within
+    from tsmaker.matching.sphere import offset_positions, pairs_within
 
     radius_arcsec = 1.0
     rng = np.random.default_rng(3)
@@ -530,8 +530,8 @@ def test_pairs_within_n_nearest_keeps_the_nearest_and_their_ties(
 ):
     from oracle import separation_arcsec as oracle_separation
 
-    from tsmaker import sphere
-    from tsmaker.sphere import pairs_within
+    from tsmaker.matching import sphere
+    from tsmaker.matching.sphere import pairs_within
 
     if max_candidates is not None:
         monkeypatch.setattr(sphere, "MAX_CANDIDATES", max_candidates)
@@ -573,7 +573,7 @@ def test_pairs_within_n_nearest_keeps_the_nearest_and_their_ties(
 )
 def test_a_tasks_partitions_join_as_pandas_concat_joins_them(pieces: list) -> None:
     """A task joins its partitions' columns itself; dtypes and values are pandas.concat's."""
-    from tsmaker.partition import _concat_column
+    from tsmaker.run.partition import _concat_column
 
     joined = pd.Series(_concat_column(pieces))
     expected = pd.concat([pd.Series(piece) for piece in pieces], ignore_index=True)

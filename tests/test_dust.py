@@ -1,4 +1,4 @@
-"""Tests of tsmaker.dust on tiny dust maps written in the real on-disk formats."""
+"""Tests of tsmaker.science.dust on tiny dust maps written in the real on-disk formats."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
 
-from tsmaker import dust, dust_fetch, settings
+from tsmaker import settings
+from tsmaker.science import dust, dust_fetch
 from tsmaker.errors import DustMapError, InputError
 
 MAP_SUBDIRS = {"sfd": "sfd", "csfd": "csfd", "planck": "planck", "planck-gnilc": "planck"}
@@ -503,7 +504,7 @@ def test_existing_dustmaps_config_is_read_not_rewritten(
 def test_cli_dust_status_and_catalog_coefficients(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from tsmaker.cli import app
+    from tsmaker.cli.app import app
 
     fx.write_sfd(tmp_path / "maps" / "sfd")
     runner = CliRunner()

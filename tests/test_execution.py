@@ -31,17 +31,17 @@ import pytest
 from cli_helpers import closed_port
 from typer.testing import CliRunner
 
-from tsmaker.cli import app
+from tsmaker.cli.app import app
 from tsmaker.errors import CatalogError, InputError
-from tsmaker.execution import (
+from tsmaker.run.execution import (
     ExecutionSettings,
     Executor,
     PartitionTask,
     SlurmSettings,
     slurm_job_script,
 )
-from tsmaker.pipeline import make_training_set
-from tsmaker.registry import Registry
+from tsmaker.run.pipeline import make_training_set
+from tsmaker.registry.database import Registry
 
 OBJECT_ROWS = 20_000
 SPECZ_ROWS = 2_000
@@ -69,9 +69,9 @@ class Inputs:
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
-    from tsmaker.mock import mock_object_frame
-    from tsmaker.mock_hats import write_object_collection
-    from tsmaker.mock_specz import mock_specz_frame
+    from tsmaker.demo.mock import mock_object_frame
+    from tsmaker.demo.mock_hats import write_object_collection
+    from tsmaker.demo.mock_specz import mock_specz_frame
 
     folder = tmp_path_factory.mktemp("execution")
     objects = mock_object_frame(
@@ -293,7 +293,7 @@ def test_local_workers_do_not_profile_their_tasks_and_tick_once_a_second() -> No
     """
     import dask
 
-    from tsmaker.execution import open_executor
+    from tsmaker.run.execution import open_executor
 
     with open_executor(ExecutionSettings(workers=1)) as executor:
         callbacks = executor.client.run(_worker_callbacks)
@@ -320,7 +320,7 @@ def test_local_workers_start_with_their_imports_done_and_distributed_environment
     """
     import dask
 
-    from tsmaker.execution import open_executor, start_worker_server
+    from tsmaker.run.execution import open_executor, start_worker_server
 
     environment = dict(os.environ)
     start_worker_server()  # a no-op when an earlier test started it

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from tsmaker.errors import InputError
-from tsmaker.filters import evaluate_where
+from tsmaker.inputs.filters import evaluate_where
 
 FRAME = pd.DataFrame({
     "z": [0.1, -1.0, 0.5, 2.0, np.nan],

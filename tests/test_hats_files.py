@@ -8,7 +8,7 @@ import pytest
 from oracle import synthetic_catalogs, write_collection
 
 from tsmaker.errors import CatalogError
-from tsmaker.hats_files import HatsLocation, open_object_catalog, read_catalog
+from tsmaker.inputs.hats_files import HatsLocation, open_object_catalog, read_catalog
 
 DP1_COLLECTION = Path(__file__).resolve().parents[2] / "shared/data/dp1_object_collection"
 

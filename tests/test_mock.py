@@ -8,16 +8,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tsmaker.demo import ensure_demo_data
-from tsmaker.mock import (
+from tsmaker.demo.builtin import ensure_demo_data
+from tsmaker.demo.mock import (
     AB_ZEROPOINT_NJY_MAG,
     BANDS,
     DP1_FIELDS,
     mock_object_dtypes,
     mock_object_frame,
 )
-from tsmaker.mock_hats import write_object_collection
-from tsmaker.mock_specz import mock_specz_frame
+from tsmaker.demo.mock_hats import write_object_collection
+from tsmaker.demo.mock_specz import mock_specz_frame
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DP1_SCHEMA_PATH = (

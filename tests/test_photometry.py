@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tsmaker.catalogs import COMCAM_DC2_EXTINCTION_COEFFS, LSSTCAM_EXTINCTION_COEFFS
+from tsmaker.inputs.profiles import COMCAM_DC2_EXTINCTION_COEFFS, LSSTCAM_EXTINCTION_COEFFS
 from tsmaker.errors import InputError
-from tsmaker.photometry import (
+from tsmaker.science.photometry import (
     add_photometry,
     extinction_factor,
     flux_err_to_mag_err,

@@ -11,9 +11,9 @@ from oracle import brute_force_matches, partition_index, synthetic_catalogs, wri
 from typer.testing import CliRunner
 
 from tsmaker import make_training_set
-from tsmaker.cli import app
+from tsmaker.cli.app import app
 from tsmaker.errors import CatalogError, DustMapError
-from tsmaker.split import training_flags
+from tsmaker.science.split import training_flags
 
 BANDS = ("u", "g", "r", "i", "z", "y")
 R_DP1 = {"u": 4.81, "g": 3.64, "r": 2.70, "i": 2.06, "z": 1.58, "y": 1.31}
@@ -103,7 +103,7 @@ def test_parquet_metadata_and_sidecar_record_the_parameters(data, tmp_path):
 @pytest.mark.parametrize(("profile", "coefficients"), [("dp1", R_DP1),
                                                       ("generic", R_LSSTCAM)])
 def test_dust_from_catalog_column(data, tmp_path, registry, profile, coefficients):
-    from tsmaker.manage import add_object_catalog
+    from tsmaker.manage.catalogs import add_object_catalog
 
     add_object_catalog("objects", str(data["collection"]), profile=profile)
     product = make_training_set("t", data["specz_path"], "objects", dust="catalog",
@@ -214,7 +214,7 @@ def test_unique_closest_with_no_match_gives_an_empty_product(data, tmp_path):
 
 def test_dp02_profile_keeps_only_primary_objects(data, tmp_path, registry):
     """The profile's row filter is applied to the partition and margin files read."""
-    from tsmaker.manage import add_object_catalog
+    from tsmaker.manage.catalogs import add_object_catalog
 
     objects = data["objects"].copy()
     objects["detect_isPrimary"] = np.random.default_rng(5).uniform(size=len(objects)) < 0.6

@@ -9,12 +9,12 @@ import pytest
 from astropy.table import Table
 from typer.testing import CliRunner
 
-from tsmaker import plots
-from tsmaker.cli import app
+from tsmaker.formats import plots
+from tsmaker.cli.app import app
 from tsmaker.errors import InputError, ProductError
-from tsmaker.plots import plot_product, plot_ra
-from tsmaker.records import ProductRecord
-from tsmaker.registry import Registry
+from tsmaker.formats.plots import plot_product, plot_ra
+from tsmaker.registry.records import ProductRecord
+from tsmaker.registry.database import Registry
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 BANDS = ["g", "r", "i"]

@@ -1,5 +1,5 @@
 """Reading product files: real files of every format, written by pandas, astropy, h5py,
-tsmaker's own writers and LSDB, read back by :mod:`tsmaker.product_table`."""
+tsmaker's own writers and LSDB, read back by :mod:`tsmaker.formats.tables`."""
 
 from pathlib import Path
 
@@ -10,8 +10,8 @@ import pytest
 from astropy.table import Table
 
 from tsmaker.errors import ProductError
-from tsmaker.product_table import product_columns, read_product_table
-from tsmaker.writers import WRITERS, writer_for
+from tsmaker.formats.tables import product_columns, read_product_table
+from tsmaker.formats import WRITERS, writer_for
 
 
 def sample_table() -> pd.DataFrame:

@@ -6,7 +6,7 @@ import pytest
 from conftest import SAMPLES
 
 from tsmaker.errors import InputError
-from tsmaker.redshift import (
+from tsmaker.inputs.redshift import (
     RedshiftCatalog,
     clean_redshift_catalog,
     detect_columns,

@@ -11,12 +11,13 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from tsmaker import registry as registry_module
-from tsmaker import settings, sqlite_file
+from tsmaker.registry import database as registry_module
+from tsmaker import settings
+from tsmaker.registry import sqlite_file
 from tsmaker.errors import CatalogError, InputError, ProductError, RegistryError
-from tsmaker.filesystems import network_filesystem_type
-from tsmaker.records import CatalogRecord, ProductRecord, safe_file_stem
-from tsmaker.registry import STALE_PRODUCT_MESSAGE, Registry
+from tsmaker.registry.filesystems import network_filesystem_type
+from tsmaker.registry.records import CatalogRecord, ProductRecord, safe_file_stem
+from tsmaker.registry.database import STALE_PRODUCT_MESSAGE, Registry
 
 OZDES_COLUMNS = {"ra": "RA", "dec": "Dec", "z": "z", "z_flag": "qual", "id": "OzDES_ID"}
 
@@ -294,7 +295,7 @@ def test_unserialisable_parameters_are_an_input_error(registry: Registry) -> Non
 WORKER = """
 import json, sys, time
 from pathlib import Path
-from tsmaker.registry import Registry
+from tsmaker.registry.database import Registry
 
 registry_file, go_file, worker = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 while not go_file.exists():
@@ -353,7 +354,7 @@ def test_reap_stale_products_marks_only_dead_processes(tmp_path: Path) -> None:
     create_and_exit = """
         import socket, sys
         from pathlib import Path
-        from tsmaker.registry import Registry
+        from tsmaker.registry.database import Registry
         if len(sys.argv) > 2:
             socket.gethostname = lambda: sys.argv[2]
         with Registry(Path(sys.argv[1])) as registry:

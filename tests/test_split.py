@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from tsmaker.split import training_flags, unit_hash
+from tsmaker.science.split import training_flags, unit_hash
 
 
 def test_fraction_is_met_within_statistical_tolerance():

@@ -18,7 +18,7 @@ from astropy.table import Table
 from astropy.utils.exceptions import AstropyUserWarning
 
 from tsmaker.errors import InputError
-from tsmaker.writers import WRITERS, ParquetWriter, TableWriter, writer_for
+from tsmaker.formats import WRITERS, ParquetWriter, TableWriter, writer_for
 
 UNITS = {"ra": "deg", "match_distance": "arcsec", "flux_g": "nJy", "mag_g": "mag"}
 PARAMETERS = {

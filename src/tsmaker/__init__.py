@@ -22,7 +22,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # Lazy re-exports keep `import tsmaker` (and `tsmaker --help`) light.
     if name == "make_training_set":
-        from tsmaker.pipeline import make_training_set
+        from tsmaker.run.pipeline import make_training_set
 
         return make_training_set
     if name == "RunParameters":
@@ -30,7 +30,7 @@ def __getattr__(name: str) -> Any:
 
         return RunParameters
     if name == "Registry":
-        from tsmaker.registry import Registry
+        from tsmaker.registry.database import Registry
 
         return Registry
     if name == "TsmakerError":

@@ -1,5 +1,5 @@
 """``python -m tsmaker``."""
 
-from tsmaker.cli import main
+from tsmaker.cli.app import main
 
 main()

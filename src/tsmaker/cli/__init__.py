@@ -1,0 +1,9 @@
+"""The ``tsmaker`` command line: a Typer app, one module per command group, and rendering.
+
+Commands parse their options, call one library function and render the result; no
+logic lives here. :func:`main` is the console entry point.
+"""
+
+from tsmaker.cli.app import main
+
+__all__ = ["main"]

@@ -1,0 +1,2 @@
+"""What a run reads: object-catalog profiles and HATS files, redshift catalogs and their
+cleaning, row filters, and the resolution of catalog references to locations."""

@@ -1,0 +1,2 @@
+"""Managing what the registry holds, for the front ends: catalogs (list, show, add,
+remove, flux types) and products (list, show, remove, plot, read)."""

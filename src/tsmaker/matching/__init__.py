@@ -1,0 +1,2 @@
+"""Pairing spec-z with objects: planning over the object catalog's partitions, the
+per-partition match, positions on the sphere, HEALPix, and ranking."""

@@ -1,0 +1,2 @@
+"""Running a training set: the pipeline, where partition tasks execute (threads, Dask,
+SLURM), and streaming the finished partitions into the product's files."""

@@ -1,0 +1,198 @@
+"""The per-partition step, run on a thread or a Dask worker.
+
+Read the object partition and its margin, match, then rank, E(B-V), photometry, the
+train/test flag, the documented sort and plain dtypes: everything that turns one
+object partition and the spec-z inside it into rows of the product.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+SPLIT_COLUMN = "is_training"
+
+
+EBV_COLUMN = "ebv"
+
+
+@dataclass(frozen=True)
+class PartitionRecipe:
+    """What the per-partition step does; shipped to the Dask workers."""
+
+    key_column: str
+    object_id_column: str | None
+    object_ra_column: str
+    object_dec_column: str
+    flux_type: str | None
+    bands: tuple[str, ...]
+    magnitudes: bool
+    zero_point: float
+    dust: str
+    dust_location: Any
+    extinction_coeffs: dict[str, float]
+    split_fraction: float | None
+    seed: int
+    column_order: tuple[str, ...] = ()
+
+
+def match_and_finish(
+    pixel_matches: Any, matcher: Any, recipe: PartitionRecipe, keep_index: bool = False
+) -> list[tuple[Any, int]]:
+    """Match partitions (:func:`tsmaker.matching.crossmatch.match_pixels`) and finish their rows.
+
+    ``pixel_matches`` is a :class:`tsmaker.matching.crossmatch.PixelMatchGroup` (or any sequence
+    of :class:`tsmaker.matching.crossmatch.PixelMatch`): one task handles a few neighbouring
+    partitions, so that the cost of scheduling a task (a few ms on a Dask cluster) is
+    small next to its work. The result is a list of (finished frame, number of
+    partitions in it), in the order given: one frame for the whole task, or with
+    ``keep_index`` (HATS output, written partition by partition) one per partition.
+    One frame per task is measured, pickled and sent by Dask once instead of once per
+    partition.
+    """
+    import pandas as pd
+
+    from tsmaker.matching.crossmatch import match_pixels
+
+    if keep_index:
+        return [
+            (finish_partition(matches, recipe, keep_index=True), 1)
+            for matches in match_pixels(pixel_matches, matcher)
+        ]
+    # The partitions' columns are joined before a DataFrame is built: one DataFrame per
+    # task, not one per partition and a concat (a third of a task's time in pandas).
+    finished = [
+        finish_columns(matches, recipe)[0] for matches in match_pixels(pixel_matches, matcher)
+    ]
+    columns = {name: _concat_column([part[name] for part in finished]) for name in finished[0]}
+    return [(pd.DataFrame(columns, copy=False), len(finished))]
+
+
+def _concat_column(pieces: list[Any]) -> Any:
+    """One column of several partitions, as ``pandas.concat`` would join them."""
+    import numpy as np
+    import pandas as pd
+
+    if len(pieces) == 1:
+        return pieces[0]
+    first = pieces[0]
+    if isinstance(first, np.ndarray):
+        if all(isinstance(p, np.ndarray) and p.dtype == first.dtype for p in pieces):
+            return np.concatenate(pieces)
+    elif all(type(p) is type(first) and p.dtype == first.dtype for p in pieces):
+        return type(first)._concat_same_type(pieces)
+    return pd.concat([pd.Series(p) for p in pieces], ignore_index=True).array
+
+
+def finish_partition(matches: Any, recipe: PartitionRecipe, keep_index: bool = False) -> Any:
+    """Rank, deredden, add magnitudes, flag the split, sort: one partition of matches.
+
+    ``matches`` is a :class:`tsmaker.matching.crossmatch.PixelMatches`. Returns the rows of
+    :func:`finish_columns` as a DataFrame with a plain index (or the spec-z
+    ``_healpix_29`` index with ``keep_index``, for HATS output).
+    """
+    import pandas as pd
+
+    from tsmaker.matching.crossmatch import HEALPIX_COLUMN
+
+    columns, healpix = finish_columns(matches, recipe)
+    result = pd.DataFrame(columns, copy=False)
+    if keep_index:
+        result.index = pd.Index(healpix, name=HEALPIX_COLUMN)
+    return result
+
+
+def finish_columns(matches: Any, recipe: PartitionRecipe) -> tuple[dict[str, Any], Any]:
+    """The finished columns of one partition's matches, and their spec-z HEALPix index.
+
+    The work is done on numpy arrays: one sort gives both the documented row order and
+    the ranks, the object rows are put in that order in Arrow and each column is
+    converted once. The columns come in the product's order, their rows in the
+    documented order.
+    """
+    import numpy as np
+
+    from tsmaker.matching.crossmatch import MATCH_DISTANCE_COLUMN, MATCH_RANK_COLUMN
+    from tsmaker.science.photometry import add_photometry
+    from tsmaker.matching.ranking import match_order
+    from tsmaker.science.split import training_flags
+
+    redshift_rows = matches.redshift_rows
+    object_rows = matches.object_rows
+    healpix = np.asarray(redshift_rows.index.to_numpy(), dtype=np.int64)
+    distance = np.asarray(matches.distance_arcsec, dtype=np.float64)
+    object_ids = object_rows.column(recipe.object_id_column) if recipe.object_id_column else None
+    order, rank = match_order(healpix, redshift_rows[recipe.key_column], distance, object_ids)
+    columns: dict[str, Any] = {
+        name: _redshift_column(redshift_rows[name], order)
+        for name in redshift_rows.columns
+    }
+    ordered_objects = object_rows.take(order)
+    for name in ordered_objects.column_names:
+        columns[name] = _object_column(ordered_objects.column(name))
+    columns[MATCH_DISTANCE_COLUMN] = distance[order]
+    columns[MATCH_RANK_COLUMN] = rank
+    ebv = None
+    if recipe.dust == "catalog":
+        ebv = np.asarray(columns[EBV_COLUMN], dtype=np.float64)
+    elif recipe.dust != "none":
+        from tsmaker.science.dust import ebv_at
+
+        ebv = ebv_at(
+            recipe.dust,
+            np.asarray(columns[recipe.object_ra_column], dtype=np.float64),
+            np.asarray(columns[recipe.object_dec_column], dtype=np.float64),
+            recipe.dust_location,
+        )
+        columns[EBV_COLUMN] = ebv
+    if recipe.flux_type is not None:
+        add_photometry(
+            columns,
+            flux_type=recipe.flux_type,
+            bands=recipe.bands,
+            magnitudes=recipe.magnitudes,
+            zero_point=recipe.zero_point,
+            ebv=ebv,
+            extinction_coeffs=recipe.extinction_coeffs,
+        )
+    if recipe.split_fraction is not None:
+        columns[SPLIT_COLUMN] = training_flags(
+            columns[recipe.key_column], recipe.split_fraction, recipe.seed
+        )
+    names = [c for c in recipe.column_order if c in columns] if recipe.column_order else list(
+        columns
+    )
+    return {name: columns[name] for name in names}, healpix[order]
+
+
+def _redshift_column(series: Any, order: Any) -> Any:
+    """A redshift column in row ``order``, keeping its dtype in the input file."""
+    import numpy as np
+
+    if isinstance(series.dtype, np.dtype):
+        return series.to_numpy()[order]
+    return series.array.take(order)
+
+
+def _object_column(column: Any) -> Any:
+    """An Arrow object column as the dtype users get from pandas.
+
+    Floats and ints/bools without nulls become numpy arrays; ints/bools with nulls
+    become pandas' nullable ``Int64``/``boolean``; strings ``str``; anything else
+    (lists, structs) stays Arrow-backed. The dtype depends on the column's type only
+    (and for ints/bools on nulls, which object catalogs do not have in practice), so
+    every partition has the same dtypes.
+    """
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    arrow_type = column.type
+    if pa.types.is_floating(arrow_type):
+        return column.to_numpy().astype(arrow_type.to_pandas_dtype(), copy=False)
+    if pa.types.is_integer(arrow_type) or pa.types.is_boolean(arrow_type):
+        if not column.null_count:
+            return np.asarray(column.to_numpy(), dtype=arrow_type.to_pandas_dtype())
+        nullable = "Int64" if pa.types.is_integer(arrow_type) else "boolean"
+        return column.to_pandas(types_mapper=pd.ArrowDtype).astype(nullable).array
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return column.to_pandas(types_mapper=pd.ArrowDtype).astype("str").array
+    return column.to_pandas(types_mapper=pd.ArrowDtype).array

@@ -1,0 +1,2 @@
+"""The science of a training set: photometry (magnitudes, dereddening), dust sources and
+maps, and the train/test split."""

@@ -1,0 +1,157 @@
+"""Fluxes to AB magnitudes, and Galactic-extinction correction of fluxes.
+
+Conventions
+    Rubin fluxes are in nJy; the AB magnitude is ``m = -2.5 log10(flux_nJy) + 31.4``
+    (31.4 is the AB zero point for nJy, as Rubin writes it). The magnitude error is
+    ``2.5 / ln(10) * err / flux``. A flux that is zero, negative, NaN or missing gives a
+    NaN magnitude and a NaN magnitude error: there is no magnitude for it, and a
+    training set should not invent one.
+
+    Extinction: ``flux_dered = flux * 10**(0.4 * R_band * E(B-V))``; the flux error is
+    scaled by the same factor, so the magnitude error is unchanged. R_band = A_band /
+    E(B-V) comes from the catalog profile (see :mod:`tsmaker.inputs.profiles`) with no hidden
+    0.86 rescaling of the SFD E(B-V).
+"""
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from tsmaker.errors import InputError
+
+AB_ZERO_POINT_NJY = 31.4
+_MAG_ERR_FACTOR = 2.5 / 2.302585092994046  # 2.5 / ln(10)
+
+
+def flux_to_mag(flux_njy: Any, zero_point: float = AB_ZERO_POINT_NJY) -> Any:
+    """AB magnitude of a flux in nJy; NaN where the flux is not positive or missing.
+
+    Examples
+    --------
+    >>> float(flux_to_mag(1.0))
+    31.4
+    >>> round(float(flux_to_mag(3631e9)), 5)  # 3631 Jy is AB magnitude 0 (to 31.4's rounding)
+    -7e-05
+    >>> flux_to_mag([-5.0, 0.0]).tolist()
+    [nan, nan]
+    """
+    import numpy as np
+
+    flux = np.asarray(flux_njy, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(flux > 0, -2.5 * np.log10(flux) + zero_point, np.nan)
+
+
+def flux_err_to_mag_err(flux_njy: Any, flux_err_njy: Any) -> Any:
+    """Magnitude error ``2.5/ln(10) * err/flux``; NaN where the flux is not positive."""
+    import numpy as np
+
+    flux = np.asarray(flux_njy, dtype=np.float64)
+    error = np.asarray(flux_err_njy, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        return np.where(flux > 0, _MAG_ERR_FACTOR * error / flux, np.nan)
+
+
+def extinction_factor(ebv: Any, coefficient: float) -> Any:
+    """The flux multiplier ``10**(0.4 * R * E(B-V))`` that removes Galactic extinction."""
+    import numpy as np
+
+    return np.power(10.0, 0.4 * coefficient * np.asarray(ebv, dtype=np.float64))
+
+
+def magnitude_columns(flux_type: str, band: str, suffix: str = "") -> tuple[str, str]:
+    """Names of the magnitude and magnitude-error columns, e.g. ``g_cModelMag``."""
+    return f"{band}_{flux_type}Mag{suffix}", f"{band}_{flux_type}MagErr{suffix}"
+
+
+def add_photometry(
+    frame: Any,
+    *,
+    flux_type: str,
+    bands: Iterable[str],
+    magnitudes: bool,
+    zero_point: float = AB_ZERO_POINT_NJY,
+    ebv: Any | None = None,
+    extinction_coeffs: Mapping[str, float] | None = None,
+) -> Any:
+    """Add magnitude and/or dereddened columns to a frame of matched rows (in place).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame or dict of arrays
+        Rows with ``{band}_{flux_type}Flux`` and ``...FluxErr`` columns in nJy.
+    flux_type : str
+        e.g. ``cModel``.
+    bands : iterable of str
+        Bands to process.
+    magnitudes : bool
+        Add ``{band}_{type}Mag`` / ``MagErr`` (from the dereddened fluxes when ``ebv`` is
+        given, then named ``..._dered``).
+    zero_point : float
+        AB zero point for the flux unit (31.4 for nJy).
+    ebv : array-like, optional
+        E(B-V) per row; when given, ``{band}_{type}Flux_dered`` and ``FluxErr_dered`` are
+        added.
+    extinction_coeffs : mapping, optional
+        R_band per band; required with ``ebv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same frame.
+    """
+    for band in bands:
+        flux_name, error_name = f"{band}_{flux_type}Flux", f"{band}_{flux_type}FluxErr"
+        flux = _as_float(frame[flux_name])
+        error = _as_float(frame[error_name])
+        suffix = ""
+        if ebv is not None:
+            if extinction_coeffs is None or band not in extinction_coeffs:
+                raise InputError(
+                    f"no extinction coefficient for band {band!r}; "
+                    "pass it with --extinction-coeffs"
+                )
+            factor = extinction_factor(ebv, extinction_coeffs[band])
+            flux = flux * factor
+            error = error * factor
+            suffix = "_dered"
+            frame[f"{flux_name}_dered"] = flux
+            frame[f"{error_name}_dered"] = error
+        if magnitudes:
+            mag_name, mag_error_name = magnitude_columns(flux_type, band, suffix)
+            frame[mag_name] = flux_to_mag(flux, zero_point)
+            frame[mag_error_name] = flux_err_to_mag_err(flux, error)
+    return frame
+
+
+def _as_float(values: Any) -> Any:
+    """float64 numpy array of a Series or array, missing values as NaN."""
+    import numpy as np
+
+    if hasattr(values, "to_numpy"):
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.asarray(values, dtype=np.float64)
+
+
+def parse_extinction_coeffs(text: str) -> dict[str, float]:
+    """Parse ``"u=4.8,g=3.6"`` into ``{"u": 4.8, "g": 3.6}``.
+
+    Raises
+    ------
+    InputError
+        On a malformed pair or a non-numeric value.
+    """
+    coefficients: dict[str, float] = {}
+    for pair in filter(None, (part.strip() for part in text.split(","))):
+        band, separator, value = pair.partition("=")
+        try:
+            if not separator or not band.strip():
+                raise ValueError
+            coefficients[band.strip()] = float(value)
+        except ValueError:
+            raise InputError(
+                f"--extinction-coeffs: cannot read {pair!r}; write band=value pairs, "
+                "e.g. u=4.81,g=3.64,r=2.70"
+            ) from None
+    if not coefficients:
+        raise InputError("--extinction-coeffs is empty; write e.g. u=4.81,g=3.64,r=2.70")
+    return coefficients
