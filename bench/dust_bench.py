@@ -1,4 +1,4 @@
-"""Throughput of E(B-V) look-ups: 10^6 positions through ``tsmaker.science.dust.ebv_at``.
+"""Throughput of E(B-V) look-ups: 10^6 positions through ``tsmaker.science.dust_maps.ebv_at``.
 
 Writes full-size (4096 x 4096) SFD maps in the real on-disk layout (the test fixture's
 writer, constant per Galactic quadrant) into bench/data/dustmaps, then times
@@ -30,7 +30,7 @@ def main() -> None:
 
     from dustmap_fixtures import write_sfd
 
-    from tsmaker.science import dust
+    from tsmaker.science import dust_maps as dust
 
     maps = ROOT / "bench" / "data" / "dustmaps"
     if not (maps / "sfd" / "SFD_dust_4096_sgp.fits").exists():

@@ -4,8 +4,9 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import DP1_COLLECTION
 
-from tsmaker.inputs.profiles import discover_flux_types, get_profile, read_object_catalog_info
 from tsmaker.errors import CatalogError, InputError
+from tsmaker.inputs.object_catalog import read_object_catalog_info
+from tsmaker.inputs.profiles import discover_flux_types, get_profile
 
 DP1_FLUX_TYPES = [
     "ap03", "ap06", "ap09", "ap12", "ap17", "ap25", "ap35", "ap50", "ap70", "cModel", "calib",

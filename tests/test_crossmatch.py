@@ -8,12 +8,13 @@ import pytest
 from oracle import brute_force_matches, synthetic_catalogs, write_collection
 
 from tsmaker import make_training_set
-from tsmaker.matching.crossmatch import MatchParameters, PixelMatchGroup
-from tsmaker.errors import CatalogError, InputError
+from tsmaker.errors import CatalogError, InputError, ParameterError
 from tsmaker.inputs.hats_files import open_object_catalog
+from tsmaker.matching.crossmatch import MatchParameters, PixelMatchGroup, check_margin
 from tsmaker.matching.healpix import healpix29
 from tsmaker.matching.planning import disc_leaves_pixel, plan_pixel_matches
 from tsmaker.matching.ranking import select_unique_closest
+from tsmaker.parameters import RunParameters
 
 
 @pytest.fixture(scope="module")
@@ -366,8 +367,8 @@ def test_redshift_columns_keep_names_and_clashes_get_specz_suffix(catalogs, tmp_
 
 
 def test_radius_larger_than_margin_is_refused_before_any_work(catalogs, tmp_path, registry):
-    with pytest.raises(InputError, match=r"--radius 12.0 arcsec is larger than the object "
-                                         r"catalog's margin \(10 arcsec\)"):
+    with pytest.raises(InputError, match=r"radius_arcsec 12.0 arcsec is larger than the "
+                                         r"object catalog's margin \(10 arcsec\)"):
         make_training_set("big", catalogs["specz_path"], catalogs["collection"],
                           radius_arcsec=12.0, output_dir=str(tmp_path), registry=registry)
     assert registry.list_products() == []
@@ -401,14 +402,29 @@ def test_zero_matches_gives_an_empty_product_with_all_columns(catalogs, tmp_path
     assert product.summary["matched_fraction"] == 0.0
 
 
-@pytest.mark.parametrize(("radius", "k", "message"), [
-    (0.0, 1, "--radius 0.0 must be greater than 0"),
-    (-1.0, 1, "--radius -1.0 must be greater than 0"),
-    (1.0, 0, "--neighbors 0 must be at least 1"),
+@pytest.mark.parametrize(("radius", "k", "cli", "python"), [
+    (0.0, 1, "--radius 0.0 must be a number greater than 0 (arcsec); use e.g. --radius 1.0",
+     "radius_arcsec 0.0 must be a number greater than 0 (arcsec); use e.g. radius_arcsec=1.0"),
+    (-1.0, 1, "--radius -1.0 must be a number greater than 0", "radius_arcsec -1.0 must"),
+    (1.0, 0, "--neighbors 0 must be a whole number >= 1", "n_neighbors 0 must be a whole"),
 ])
-def test_match_parameters_validate(radius, k, message):
-    with pytest.raises(InputError, match=message):
-        MatchParameters(radius, k).validate(5.0, "x")
+def test_radius_and_neighbours_are_refused_in_each_front_end_s_words(radius, k, cli, python):
+    parameters = RunParameters("t", "specz.parquet", "objects", radius_arcsec=radius,
+                               n_neighbors=k)
+    with pytest.raises(ParameterError) as raised:
+        parameters.validate()
+    assert raised.value.message("cli").startswith(cli)
+    assert str(raised.value).startswith(python)
+    assert raised.value.parameter == ("radius_arcsec" if k else "n_neighbors")
+
+
+def test_a_radius_wider_than_the_margin_is_refused():
+    check_margin(5.0, 5.0, "x")  # equal is fine
+    with pytest.raises(ParameterError, match="larger than the object catalog's margin") as raised:
+        check_margin(5.5, 5.0, "x")
+    assert "--radius <= 5" in raised.value.message("cli")
+    with pytest.raises(CatalogError, match="has no margin cache"):
+        check_margin(1.0, None, "x")
 
 
 def test_select_unique_closest_rules_and_ties():

@@ -1,4 +1,4 @@
-"""Tests of tsmaker.science.dust on tiny dust maps written in the real on-disk formats."""
+"""Tests of tsmaker.science.dust_maps on tiny dust maps written in the real on-disk formats."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ import pytest
 from astropy.coordinates import SkyCoord
 
 from tsmaker import settings
-from tsmaker.science import dust, dust_fetch
 from tsmaker.errors import DustMapError, InputError
+from tsmaker.science import dust_fetch, dust_maps
+from tsmaker.science.dust_maps import ebv_at, require_map
 
 MAP_SUBDIRS = {"sfd": "sfd", "csfd": "csfd", "planck": "planck", "planck-gnilc": "planck"}
 MAP_FILES = {
@@ -44,7 +45,7 @@ def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     yield user_home
     assert not (user_home / ".dustmapsrc").exists()
     assert not (user_home / ".config").exists()
-    dust._cached_query.cache_clear()
+    dust_maps._cached_query.cache_clear()
 
 
 def _galactic(ra_deg: np.ndarray, dec_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -75,13 +76,13 @@ def maps_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # ---------------------------------------------------------------- ebv_at
 
 
-@pytest.mark.parametrize("name", dust.DUST_MAP_NAMES)
+@pytest.mark.parametrize("name", dust_maps.DUST_MAP_NAMES)
 def test_ebv_at_returns_the_map_constants_in_every_quadrant(name: str, maps_root: Path) -> None:
     ra_deg, dec_deg, l_deg, b_deg = _test_points()
-    location = dust.require_map(name, maps_root)
+    location = require_map(name, maps_root)
     assert location.directory == maps_root / MAP_SUBDIRS[name]
 
-    ebv = dust.ebv_at(name, ra_deg, dec_deg, location)
+    ebv = ebv_at(name, ra_deg, dec_deg, location)
 
     expected = fx.expected_ebv(name, l_deg, b_deg)
     assert ebv.dtype == np.float64
@@ -96,7 +97,7 @@ def test_ebv_at_returns_the_map_constants_in_every_quadrant(name: str, maps_root
 def test_ebv_at_galactic_poles_pick_their_hemisphere(maps_root: Path) -> None:
     poles = SkyCoord([0.0, 0.0], [90.0, -90.0], frame="galactic", unit="deg").icrs
     for name in ("csfd", "planck"):
-        ebv = dust.ebv_at(name, poles.ra.deg, poles.dec.deg, dust.require_map(name, maps_root))
+        ebv = ebv_at(name, poles.ra.deg, poles.dec.deg, require_map(name, maps_root))
         north_values, south_values = np.asarray(fx.EBV[name], dtype=np.float32)
         assert ebv[0] in north_values
         assert ebv[1] in south_values
@@ -109,7 +110,7 @@ def test_ebv_at_keeps_shape_and_gives_nan_for_unusable_coordinates(maps_root: Pa
     ra_grid[0, 1] = np.nan
     dec_grid[1, 2] = 95.0
 
-    ebv = dust.ebv_at("sfd", ra_grid, dec_grid, dust.require_map("sfd", maps_root))
+    ebv = ebv_at("sfd", ra_grid, dec_grid, require_map("sfd", maps_root))
 
     expected = fx.expected_ebv("sfd", l_deg, b_deg).reshape(2, 3)
     expected[0, 1] = np.nan
@@ -119,7 +120,7 @@ def test_ebv_at_keeps_shape_and_gives_nan_for_unusable_coordinates(maps_root: Pa
 
 
 def test_ebv_at_empty_input_gives_empty_float64(maps_root: Path) -> None:
-    ebv = dust.ebv_at("planck", np.array([]), np.array([]), dust.require_map("planck", maps_root))
+    ebv = ebv_at("planck", np.array([]), np.array([]), require_map("planck", maps_root))
     assert ebv.shape == (0,)
     assert ebv.dtype == np.float64
 
@@ -130,7 +131,7 @@ def test_ebv_at_one_million_positions_in_one_call(maps_root: Path) -> None:
     ra_deg = rng.uniform(0.0, 360.0, position_count)
     dec_deg = np.degrees(np.arcsin(rng.uniform(-1.0, 1.0, position_count)))
 
-    ebv = dust.ebv_at("sfd", ra_deg, dec_deg, dust.require_map("sfd", maps_root))
+    ebv = ebv_at("sfd", ra_deg, dec_deg, require_map("sfd", maps_root))
 
     constants = np.asarray(fx.EBV["sfd"], dtype=np.float32)
     assert ebv.shape == (position_count,)
@@ -142,11 +143,11 @@ def test_ebv_at_one_million_positions_in_one_call(maps_root: Path) -> None:
 
 def test_ebv_at_loads_a_map_once_per_directory(maps_root: Path) -> None:
     ra_deg, dec_deg, _l_deg, _b_deg = _test_points(count=10)
-    location = dust.require_map("csfd", maps_root)
-    dust._cached_query.cache_clear()
-    dust.ebv_at("csfd", ra_deg, dec_deg, location)
-    dust.ebv_at("csfd", ra_deg[:3], dec_deg[:3], location)
-    info = dust._cached_query.cache_info()
+    location = require_map("csfd", maps_root)
+    dust_maps._cached_query.cache_clear()
+    ebv_at("csfd", ra_deg, dec_deg, location)
+    ebv_at("csfd", ra_deg[:3], dec_deg[:3], location)
+    info = dust_maps._cached_query.cache_info()
     assert (info.misses, info.hits) == (1, 1)
 
 
@@ -154,8 +155,8 @@ def test_ebv_at_and_location_survive_pickling(maps_root: Path) -> None:
     import cloudpickle
 
     ra_deg, dec_deg, l_deg, b_deg = _test_points(count=20)
-    location = dust.require_map("planck", maps_root)
-    task = functools.partial(dust.ebv_at, "planck", location=location)
+    location = require_map("planck", maps_root)
+    task = functools.partial(dust_maps.ebv_at, "planck", location=location)
 
     for dumps in (pickle.dumps, cloudpickle.dumps):
         restored = pickle.loads(dumps(task))
@@ -169,13 +170,13 @@ def test_ebv_at_rejects_a_location_of_another_map_or_a_missing_one(maps_root: Pa
     ra_deg = np.array([10.0])
     dec_deg = np.array([20.0])
     with pytest.raises(InputError, match="'planck'.*'sfd'"):
-        dust.ebv_at("planck", ra_deg, dec_deg, dust.require_map("sfd", maps_root))
-    missing = dust.locate_map("csfd")
+        ebv_at("planck", ra_deg, dec_deg, require_map("sfd", maps_root))
+    missing = dust_maps.locate_map("csfd")
     assert not missing.found
     with pytest.raises(DustMapError, match="tsmaker dust fetch csfd"):
-        dust.ebv_at("csfd", ra_deg, dec_deg, missing)
+        ebv_at("csfd", ra_deg, dec_deg, missing)
     with pytest.raises(InputError, match="differ in shape"):
-        dust.ebv_at("sfd", ra_deg, np.array([1.0, 2.0]), dust.require_map("sfd", maps_root))
+        ebv_at("sfd", ra_deg, np.array([1.0, 2.0]), require_map("sfd", maps_root))
 
 
 # ---------------------------------------------------------------- locating
@@ -195,7 +196,7 @@ def test_candidate_dirs_order_and_labels(
     config_path = _write_dustmaps_config(isolated_user_dirs, "$MAPS_ROOT/configured")
     monkeypatch.setenv("DUSTMAPS_CONFIG_FNAME", str(config_path))
 
-    candidates = dust.candidate_dirs(tmp_path / "option")
+    candidates = dust_maps.candidate_dirs(tmp_path / "option")
 
     assert candidates == [
         ("--dust-dir", tmp_path / "option"),
@@ -208,13 +209,13 @@ def test_candidate_dirs_order_and_labels(
 def test_candidate_dirs_skip_unset_unreadable_and_repeated_sources(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated_user_dirs: Path
 ) -> None:
-    assert dust.candidate_dirs() == [("TSMAKER_HOME", tmp_path / "tsmaker-home" / "dustmaps")]
+    assert dust_maps.candidate_dirs() == [("TSMAKER_HOME", tmp_path / "tsmaker-home" / "dustmaps")]
 
     corrupt = isolated_user_dirs / "corrupt.json"
     corrupt.write_text("{not json")
     monkeypatch.setenv("DUSTMAPS_CONFIG_FNAME", str(corrupt))
     monkeypatch.setenv(settings.ENV_DUSTMAPS_DIR, str(tmp_path / "same"))
-    assert dust.candidate_dirs(tmp_path / "same") == [
+    assert dust_maps.candidate_dirs(tmp_path / "same") == [
         ("--dust-dir", tmp_path / "same"),
         ("TSMAKER_HOME", tmp_path / "tsmaker-home" / "dustmaps"),
     ]
@@ -232,12 +233,12 @@ def test_locate_map_search_order(
     config_path = _write_dustmaps_config(isolated_user_dirs, str(configured_dir))
     monkeypatch.setenv("DUSTMAPS_CONFIG_FNAME", str(config_path))
 
-    assert dust.locate_map("sfd", option_dir).directory == option_dir / "sfd"
-    assert dust.locate_map("sfd").directory == env_dir / "sfd"
+    assert dust_maps.locate_map("sfd", option_dir).directory == option_dir / "sfd"
+    assert dust_maps.locate_map("sfd").directory == env_dir / "sfd"
     monkeypatch.delenv(settings.ENV_DUSTMAPS_DIR)
-    assert dust.locate_map("sfd").directory == configured_dir / "sfd"
+    assert dust_maps.locate_map("sfd").directory == configured_dir / "sfd"
     config_path.unlink()
-    location = dust.locate_map("sfd", tmp_path / "empty-option")
+    location = dust_maps.locate_map("sfd", tmp_path / "empty-option")
     assert location.directory == home_maps / "sfd"
     assert [label for label, _folder in location.searched] == ["--dust-dir", "TSMAKER_HOME"]
 
@@ -246,12 +247,12 @@ def test_locate_map_accepts_files_directly_in_the_folder_and_needs_all_files(
     tmp_path: Path,
 ) -> None:
     fx.write_csfd(tmp_path / "flat")
-    location = dust.locate_map("csfd", tmp_path / "flat")
+    location = dust_maps.locate_map("csfd", tmp_path / "flat")
     assert location.found
     assert location.directory == tmp_path / "flat"
 
     (tmp_path / "flat" / "mask.fits").unlink()
-    location = dust.locate_map("csfd", tmp_path / "flat")
+    location = dust_maps.locate_map("csfd", tmp_path / "flat")
     assert not location.found
     assert location.directory is None
     assert location.size_bytes == 0
@@ -265,9 +266,9 @@ def test_dust_status_lists_every_map(tmp_path: Path) -> None:
     written = fx.write_map("planck-gnilc", tmp_path / "maps" / "planck")
     fx.write_sfd(tmp_path / "maps" / "sfd")
 
-    status = dust.dust_status(tmp_path / "maps")
+    status = dust_maps.dust_status(tmp_path / "maps")
 
-    assert [location.name for location in status] == list(dust.DUST_MAP_NAMES)
+    assert [location.name for location in status] == list(dust_maps.DUST_MAP_NAMES)
     found = {location.name: location.found for location in status}
     assert found == {"sfd": True, "csfd": False, "planck": False, "planck-gnilc": True}
     gnilc = status[3]
@@ -283,7 +284,7 @@ def test_require_map_error_is_one_line_with_files_folders_and_fixes(
 ) -> None:
     monkeypatch.setenv(settings.ENV_DUSTMAPS_DIR, str(tmp_path / "env"))
     with pytest.raises(DustMapError) as caught:
-        dust.require_map("sfd", tmp_path / "option")
+        require_map("sfd", tmp_path / "option")
     message = str(caught.value)
     assert "\n" not in message
     for needed in (
@@ -303,8 +304,8 @@ def test_require_map_error_is_one_line_with_files_folders_and_fixes(
 @pytest.mark.parametrize(
     "call",
     [
-        lambda: dust.locate_map("sfd98"),
-        lambda: dust.require_map("sfd98"),
+        lambda: dust_maps.locate_map("sfd98"),
+        lambda: require_map("sfd98"),
         lambda: dust_fetch.fetch_map("sfd98", base_url="http://127.0.0.1:1"),
     ],
 )
@@ -334,7 +335,7 @@ class _CountingHandler(SimpleHTTPRequestHandler):
 def map_server(tmp_path: Path) -> Iterator[tuple[str, list[str], Path]]:
     """A real HTTP server on 127.0.0.1 serving tiny maps flat under /maps/."""
     served = tmp_path / "served"
-    for name in dust.DUST_MAP_NAMES:
+    for name in dust_maps.DUST_MAP_NAMES:
         fx.write_map(name, served / "maps")
     (served / "maps" / "not-fits.fits").write_text("<html>mirror error page</html>")
     requested: list[str] = []
@@ -364,7 +365,7 @@ def _site_packages_snapshot() -> dict[str, tuple[int, int]]:
     return snapshot
 
 
-@pytest.mark.parametrize("name", dust.DUST_MAP_NAMES)
+@pytest.mark.parametrize("name", dust_maps.DUST_MAP_NAMES)
 def test_fetch_map_downloads_into_dustmaps_layout_and_is_usable(
     name: str, tmp_path: Path, map_server: tuple[str, list[str], Path]
 ) -> None:
@@ -394,7 +395,7 @@ def test_fetch_map_downloads_into_dustmaps_layout_and_is_usable(
 
     ra_deg, dec_deg, l_deg, b_deg = _test_points(count=50)
     np.testing.assert_allclose(
-        dust.ebv_at(name, ra_deg, dec_deg, dust.require_map(name, tmp_path / "fetched")),
+        ebv_at(name, ra_deg, dec_deg, require_map(name, tmp_path / "fetched")),
         fx.expected_ebv(name, l_deg, b_deg),
         rtol=1e-6,
     )
@@ -410,7 +411,7 @@ def test_fetch_map_defaults_to_the_tsmaker_home(
     location = dust_fetch.fetch_map("planck", base_url=base_url.rstrip("/"))
     assert location.directory == tmp_path / "tsmaker-home" / "dustmaps" / "planck"
     assert location.searched == (("TSMAKER_HOME", tmp_path / "tsmaker-home" / "dustmaps"),)
-    assert dust.locate_map("planck") == location
+    assert dust_maps.locate_map("planck") == location
 
 
 def test_fetch_map_replaces_a_broken_existing_file(
@@ -489,12 +490,12 @@ def test_existing_dustmaps_config_is_read_not_rewritten(
     content = config_path.read_bytes()
     modified_ns = config_path.stat().st_mtime_ns
 
-    location = dust.require_map("sfd")
+    location = require_map("sfd")
     assert location.directory == maps_root / "sfd"
     assert location.searched[0] == ("dustmaps config", maps_root)
     ra_deg, dec_deg, l_deg, b_deg = _test_points(count=20)
     np.testing.assert_array_equal(
-        dust.ebv_at("sfd", ra_deg, dec_deg, location), fx.expected_ebv("sfd", l_deg, b_deg)
+        ebv_at("sfd", ra_deg, dec_deg, location), fx.expected_ebv("sfd", l_deg, b_deg)
     )
 
     assert config_path.read_bytes() == content

@@ -33,6 +33,7 @@ from typer.testing import CliRunner
 
 from tsmaker.cli.app import app
 from tsmaker.errors import CatalogError, InputError
+from tsmaker.registry.database import Registry
 from tsmaker.run.execution import (
     ExecutionSettings,
     Executor,
@@ -41,7 +42,6 @@ from tsmaker.run.execution import (
     slurm_job_script,
 )
 from tsmaker.run.pipeline import make_training_set
-from tsmaker.registry.database import Registry
 
 OBJECT_ROWS = 20_000
 SPECZ_ROWS = 2_000

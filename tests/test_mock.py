@@ -9,15 +9,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from tsmaker.demo.builtin import ensure_demo_data
-from tsmaker.demo.mock import (
-    AB_ZEROPOINT_NJY_MAG,
-    BANDS,
-    DP1_FIELDS,
-    mock_object_dtypes,
-    mock_object_frame,
-)
+from tsmaker.demo.mock import DP1_FIELDS, mock_object_dtypes, mock_object_frame
 from tsmaker.demo.mock_hats import write_object_collection
 from tsmaker.demo.mock_specz import mock_specz_frame
+from tsmaker.inputs.profiles import BANDS
+from tsmaker.science.photometry import AB_ZERO_POINT_NJY
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DP1_SCHEMA_PATH = (
@@ -104,7 +100,7 @@ def test_same_seed_same_frame_other_seed_differs() -> None:
 
 def test_photometry_looks_like_dp1(objects: pd.DataFrame) -> None:
     flux = objects["r_cModelFlux"]
-    magnitude = AB_ZEROPOINT_NJY_MAG - 2.5 * np.log10(flux[flux > 0])
+    magnitude = AB_ZERO_POINT_NJY - 2.5 * np.log10(flux[flux > 0])
     assert 21.0 < magnitude.median() < 25.0
     # DP1 has a few percent of negative and of missing fluxes.
     assert 0.005 < (flux <= 0).mean() < 0.08

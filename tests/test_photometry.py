@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tsmaker.inputs.profiles import COMCAM_DC2_EXTINCTION_COEFFS, LSSTCAM_EXTINCTION_COEFFS
 from tsmaker.errors import InputError
+from tsmaker.inputs.profiles import COMCAM_DC2_EXTINCTION_COEFFS, LSSTCAM_EXTINCTION_COEFFS
+from tsmaker.parameters import parse_extinction_coeffs
 from tsmaker.science.photometry import (
     add_photometry,
     extinction_factor,
     flux_err_to_mag_err,
     flux_to_mag,
-    parse_extinction_coeffs,
 )
 
 

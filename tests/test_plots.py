@@ -9,12 +9,13 @@ import pytest
 from astropy.table import Table
 from typer.testing import CliRunner
 
-from tsmaker.formats import plots
 from tsmaker.cli.app import app
 from tsmaker.errors import InputError, ProductError
-from tsmaker.formats.plots import plot_product, plot_ra
-from tsmaker.registry.records import ProductRecord
+from tsmaker.formats import plots
+from tsmaker.formats.plots import plot_ra
+from tsmaker.manage.products import plot_product, sky_of
 from tsmaker.registry.database import Registry
+from tsmaker.registry.records import ProductRecord
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 BANDS = ["g", "r", "i"]
@@ -165,9 +166,9 @@ def test_unknown_product_is_a_product_error(home: Path) -> None:
 
 
 def test_sky_flags_matched_spec_z_by_id(product: ProductRecord) -> None:
-    content = plots._ProductContent.read(product, Path(product.files[0]))
+    content = plots.ProductContent.read(product, Path(product.files[0]))
 
-    sky = plots._read_sky(product, content)
+    sky = sky_of(product, content)
 
     assert sky.problem is None
     assert sky.matched.tolist() == [True] * MATCHED_SPECZ + [False] * (SPECZ_ROWS - MATCHED_SPECZ)
@@ -180,9 +181,9 @@ def test_sky_matches_str_ids_with_fits_bytes_ids(product: ProductRecord, tmp_pat
     Table.from_pandas(make_specz()).write(fits_path)
     with Registry.open_default() as registry:
         record = register(registry, Path(product.files[0]), fits_path, name="fitsspecz")
-    content = plots._ProductContent.read(record, Path(record.files[0]))
+    content = plots.ProductContent.read(record, Path(record.files[0]))
 
-    sky = plots._read_sky(record, content)
+    sky = sky_of(record, content)
 
     assert sky.matched.sum() == MATCHED_SPECZ
 
@@ -222,9 +223,9 @@ def test_sky_uses_specz_row_and_the_run_cuts(home: Path, tmp_path: Path) -> None
         )
         record = registry.finish_product(started.id, rows=len(table), files=[str(data_path)],
                                          summary={})
-    content = plots._ProductContent.read(record, data_path)
+    content = plots.ProductContent.read(record, data_path)
 
-    sky = plots._read_sky(record, content)
+    sky = sky_of(record, content)
 
     # z = 0.1 + 0.05 * row, so z_max 0.5 keeps rows 0..8: 8 matched, 1 not.
     assert sky.problem is None
@@ -234,9 +235,9 @@ def test_sky_uses_specz_row_and_the_run_cuts(home: Path, tmp_path: Path) -> None
 
 def test_sky_panel_explains_a_missing_specz_file(product: ProductRecord) -> None:
     Path(product.inputs["redshift"]["location"]).unlink()
-    content = plots._ProductContent.read(product, Path(product.files[0]))
+    content = plots.ProductContent.read(product, Path(product.files[0]))
 
-    sky = plots._read_sky(product, content)
+    sky = sky_of(product, content)
 
     assert sky.matched is None
     assert "does not exist" in sky.problem

@@ -5,14 +5,10 @@ import pandas as pd
 import pytest
 from conftest import SAMPLES
 
-from tsmaker.errors import InputError
-from tsmaker.inputs.redshift import (
-    RedshiftCatalog,
-    clean_redshift_catalog,
-    detect_columns,
-    load_redshift_catalog,
-    read_table,
-)
+from tsmaker.errors import InputError, ParameterError
+from tsmaker.formats.tables import read_table
+from tsmaker.inputs.cleaning import clean_redshift_catalog
+from tsmaker.inputs.redshift import RedshiftCatalog, detect_columns, load_redshift_catalog
 
 
 def test_detects_real_2dflens_columns():
@@ -41,14 +37,18 @@ def test_ozdes_sentinels_are_dropped_and_counted():
 
 
 def test_ambiguous_and_missing_columns_name_the_fix():
-    with pytest.raises(InputError, match=r"several columns could be the ra column "
-                                         r"\(ra, RA_deg\); choose one with --ra COLUMN"):
+    with pytest.raises(ParameterError) as raised:
         detect_columns(["ra", "RA_deg", "dec", "z"], {})
-    with pytest.raises(InputError, match=r"no z column found among: ra, dec, mag; "
-                                         r"name it with --z COLUMN"):
+    assert raised.value.message("cli") == (
+        "several columns could be the ra column (ra, RA_deg); choose one with --ra COLUMN")
+    assert str(raised.value).endswith("choose one with ra_column=COLUMN")
+    with pytest.raises(ParameterError) as raised:
         detect_columns(["ra", "dec", "mag"], {})
-    with pytest.raises(InputError, match=r"--z 'zz': no such column"):
+    assert raised.value.message("cli") == (
+        "no z column found among: ra, dec, mag; name it with --z COLUMN")
+    with pytest.raises(ParameterError, match=r"z_column 'zz': no such column") as raised:
         detect_columns(["ra", "dec", "z"], {"z": "zz"})
+    assert raised.value.message("cli").startswith("--z 'zz': no such column")
     assert detect_columns(["ra", "RA_deg", "dec", "z"], {"ra": "RA_deg"})["ra"] == "RA_deg"
 
 

@@ -11,13 +11,13 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from tsmaker.registry import database as registry_module
 from tsmaker import settings
-from tsmaker.registry import sqlite_file
 from tsmaker.errors import CatalogError, InputError, ProductError, RegistryError
+from tsmaker.registry import database as registry_module
+from tsmaker.registry import sqlite_file
+from tsmaker.registry.database import STALE_PRODUCT_MESSAGE, Registry
 from tsmaker.registry.filesystems import network_filesystem_type
 from tsmaker.registry.records import CatalogRecord, ProductRecord, safe_file_stem
-from tsmaker.registry.database import STALE_PRODUCT_MESSAGE, Registry
 
 OZDES_COLUMNS = {"ra": "RA", "dec": "Dec", "z": "z", "z_flag": "qual", "id": "OzDES_ID"}
 
@@ -95,7 +95,7 @@ def test_list_catalogs_by_kind(registry: Registry) -> None:
     assert [record.name for record in registry.list_catalogs()] == ["desi", "dp1", "zcosmos"]
     assert [record.name for record in registry.list_catalogs("redshift")] == ["desi", "zcosmos"]
     assert [record.name for record in registry.list_catalogs("object")] == ["dp1"]
-    with pytest.raises(InputError, match="invalid catalog kind 'photo'"):
+    with pytest.raises(InputError, match="catalog kind 'photo' is not one of"):
         registry.list_catalogs("photo")
 
 
@@ -126,7 +126,7 @@ def test_invalid_catalog_names_and_kinds(registry: Registry) -> None:
         registry.add_catalog(kind="object", name="42", location="/x")
     with pytest.raises(InputError, match="non-empty"):
         registry.add_catalog(kind="object", name="  ", location="/x")
-    with pytest.raises(InputError, match="choose one of object, redshift"):
+    with pytest.raises(InputError, match="is not one of: object, redshift"):
         registry.add_catalog(kind="spectra", name="x", location="/x")
 
 
@@ -204,7 +204,7 @@ def test_fail_and_interrupt_products(registry: Registry) -> None:
     assert registry.get_product(failed.id).status == "failed"
     assert registry.get_product(failed.id).message == "column 'z' not found"
 
-    with pytest.raises(InputError, match="invalid failure status 'done'"):
+    with pytest.raises(InputError, match="failure status 'done' is not one of"):
         registry.fail_product(failed.id, status="done", message="x")
     with pytest.raises(ProductError, match="unknown product id 999"):
         registry.fail_product(999, message="x")
@@ -220,7 +220,7 @@ def test_list_products_newest_first_and_by_status(registry: Registry) -> None:
     assert [record.id for record in registry.list_products()] == [third.id, second.id, first.id]
     assert [record.id for record in registry.list_products("running")] == [third.id, first.id]
     assert [record.id for record in registry.list_products("done")] == [second.id]
-    with pytest.raises(InputError, match="invalid product status 'ok'"):
+    with pytest.raises(InputError, match="product status 'ok' is not one of"):
         registry.list_products("ok")
 
 

@@ -27,9 +27,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from oracle import oracle_collection, synthetic_catalogs
 
-from tsmaker.science.photometry import flux_err_to_mag_err, flux_to_mag
-from tsmaker.inputs.redshift import RedshiftCatalog, clean_redshift_catalog
+from tsmaker.inputs.cleaning import clean_redshift_catalog
+from tsmaker.inputs.redshift import RedshiftCatalog
 from tsmaker.registry.database import STALE_PRODUCT_MESSAGE, Registry
+from tsmaker.science.photometry import flux_err_to_mag_err, flux_to_mag
 
 TIMEOUT_SECONDS = 300
 CONCURRENT_RUNS = 8

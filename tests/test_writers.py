@@ -18,7 +18,8 @@ from astropy.table import Table
 from astropy.utils.exceptions import AstropyUserWarning
 
 from tsmaker.errors import InputError
-from tsmaker.formats import WRITERS, ParquetWriter, TableWriter, writer_for
+from tsmaker.formats import WRITERS, HatsCatalogWriter, ParquetWriter, TableWriter, writer_for
+from tsmaker.parameters import OUTPUT_FORMATS
 
 UNITS = {"ra": "deg", "match_distance": "arcsec", "flux_g": "nJy", "mag_g": "mag"}
 PARAMETERS = {
@@ -28,7 +29,8 @@ PARAMETERS = {
     # Long enough to need FITS CONTINUE cards, with a quote to escape.
     "note": "spec-z from OzDES 'DR2' " + "x" * 200,
 }
-FORMATS = sorted(WRITERS)
+# Formats that take any batch; HATS (one partition per batch) has its own tests below.
+FORMATS = sorted(name for name, writer in WRITERS.items() if not writer.partitioned)
 #: Fixed widths for FITS/HDF5 string columns, wide enough for every batch.
 STRING_WIDTHS = {"ozdes_id": 16, "pa_survey": 8}
 BATCH_ROWS = [7, 0, 5, 9]  # three batches with rows and one empty batch
@@ -420,12 +422,13 @@ def test_unknown_format_names_the_choices():
     with pytest.raises(InputError) as caught:
         writer_for("xlsx")
     assert str(caught.value) == (
-        "unknown output format 'xlsx'; choose one of: parquet, csv, fits, hdf5"
+        "unknown output format 'xlsx'; choose one of: parquet, csv, fits, hdf5, hats"
     )
 
 
 def test_writers_table_maps_names_to_classes_with_suffixes():
-    assert list(WRITERS) == ["parquet", "csv", "fits", "hdf5"]
+    assert tuple(WRITERS) == OUTPUT_FORMATS == ("parquet", "csv", "fits", "hdf5", "hats")
+    assert [name for name, writer in WRITERS.items() if writer.partitioned] == ["hats"]
     for name, writer_class in WRITERS.items():
         assert issubclass(writer_class, TableWriter)
         assert writer_class.format_name == name
@@ -681,3 +684,47 @@ def test_parquet_dictionary_encodes_text_columns_only(tmp_path):
     assert not encodings["flux_g"] & {"RLE_DICTIONARY", "PLAIN_DICTIONARY"}
     assert not encodings["objectId"] & {"RLE_DICTIONARY", "PLAIN_DICTIONARY"}
     pd.testing.assert_frame_equal(pd.read_parquet(path), frame)
+
+
+def _partition_rows(ra: list[float], dec: list[float], z: list[float]) -> pd.DataFrame:
+    from tsmaker.matching.healpix import healpix29
+
+    frame = pd.DataFrame({"ra": ra, "dec": dec, "z": z})
+    return frame.set_axis(pd.Index(healpix29(ra, dec), name="_healpix_29"), axis=0)
+
+
+def test_hats_writer_writes_one_file_per_partition_that_lsdb_reads(tmp_path):
+    import lsdb
+
+    from tsmaker.matching.healpix import healpix29
+
+    first = _partition_rows([10.0, 10.01], [0.0, 0.01], [0.1, 0.2])
+    second = _partition_rows([200.0], [30.0], [0.3])
+    pixels = [(2, int(healpix29([10.0], [0.0])[0] >> 54)),
+              (2, int(healpix29([200.0], [30.0])[0] >> 54))]
+    final_path = tmp_path / "product.hats"
+    with HatsCatalogWriter(final_path, ra_column="ra", dec_column="dec",
+                           units={"ra": "deg"}, metadata=PARAMETERS) as writer:
+        writer.write(first, [pixels[0]])
+        writer.write(second.iloc[:0], [(2, 0)])  # a partition without matches: no file
+        writer.write(second, [pixels[1]])
+        assert not final_path.exists()
+    assert sorted(p.name for p in final_path.rglob("Npix=*.parquet")) == sorted(
+        f"Npix={pixel}.parquet" for _, pixel in pixels)
+    catalog = lsdb.open_catalog(final_path)
+    assert sorted(catalog.compute(progress_bar=False)["z"].tolist()) == [0.1, 0.2, 0.3]
+    assert [p.name for p in tmp_path.iterdir()] == ["product.hats"]
+
+
+def test_hats_writer_needs_coordinates_and_one_partition_per_batch(tmp_path):
+    rows = _partition_rows([10.0], [0.0], [0.1])
+    with pytest.raises(InputError, match="coordinate columns"):
+        with HatsCatalogWriter(tmp_path / "a.hats") as writer:
+            writer.write(rows, [(2, 0)])
+    with pytest.raises(InputError, match="one partition at a time"):
+        with HatsCatalogWriter(tmp_path / "b.hats", ra_column="ra", dec_column="dec") as writer:
+            writer.write(rows, [(2, 0), (2, 1)])
+    with pytest.raises(InputError, match="empty training set cannot be written as HATS"):
+        with HatsCatalogWriter(tmp_path / "c.hats", ra_column="ra", dec_column="dec") as writer:
+            writer.write(rows.iloc[:0])
+    assert list(tmp_path.iterdir()) == []

@@ -1,9 +1,19 @@
 """Domain errors: one base class, a few subclasses, each with a one-line message.
 
 Every message names the problem, the offending value and what to do next. The CLI
-prints ``Error: <message>`` on stderr and exits 1; a traceback appears only with
-``TSMAKER_DEBUG=1``.
+prints ``Error: <message>`` on stderr and exits with the error's ``exit_code``; a
+traceback appears only with ``TSMAKER_DEBUG=1``.
+
+A :class:`ParameterError` also carries the name of the run parameter it is about, so
+that each front end can say it its own way: the command line ``--radius``, the Python
+API ``radius_arcsec``, the web page beside the field.
 """
+
+from collections.abc import Iterable, Mapping
+from typing import Literal
+
+Naming = Literal["python", "cli"]
+"""How a parameter is named in a message: its Python keyword, or its command-line flag."""
 
 
 class TsmakerError(Exception):
@@ -14,6 +24,40 @@ class TsmakerError(Exception):
 
 class InputError(TsmakerError):
     """A file, column, option value or expression given by the user is unusable."""
+
+
+class ParameterError(InputError):
+    """A run parameter has a value it cannot take.
+
+    The error carries the parameter's Python name (a
+    :class:`tsmaker.parameters.RunParameters` field, e.g. ``radius_arcsec``) and its
+    message in each naming, so that each front end says it its own way: ``str(error)``
+    names the Python keyword, the command line and the web page the flag
+    (``error.message("cli")``). :func:`tsmaker.parameters.parameter_error` builds one.
+
+    Parameters
+    ----------
+    parameter : str
+        The parameter's Python name.
+    messages : mapping
+        The message for each :data:`Naming`.
+
+    Examples
+    --------
+    >>> error = ParameterError("radius_arcsec", {"python": "radius_arcsec 0 is not > 0",
+    ...                                          "cli": "--radius 0 is not > 0"})
+    >>> str(error), error.message("cli")
+    ('radius_arcsec 0 is not > 0', '--radius 0 is not > 0')
+    """
+
+    def __init__(self, parameter: str, messages: Mapping[Naming, str]) -> None:
+        self.parameter = parameter
+        self.messages: dict[Naming, str] = dict(messages)
+        super().__init__(self.messages["python"])
+
+    def message(self, naming: Naming = "python") -> str:
+        """The message with the parameter named as ``naming`` names it."""
+        return self.messages[naming]
 
 
 class CatalogError(TsmakerError):
@@ -36,3 +80,37 @@ class RunInterrupted(TsmakerError):  # noqa: N818 - reads as an event, like Keyb
     """A run was stopped by Ctrl-C or SIGTERM."""
 
     exit_code = 130
+
+
+def first_line(error: BaseException) -> str:
+    r"""The first line of an exception's message, or its type's name when it has none.
+
+    Examples
+    --------
+    >>> first_line(ValueError("bad value\\nmore detail"))
+    'bad value'
+    >>> first_line(KeyError())
+    'KeyError'
+    """
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def require_choice(value: object, choices: Iterable[str], what: str) -> None:
+    """Refuse a value outside ``choices`` with the one-line message every choice gets.
+
+    Raises
+    ------
+    InputError
+        ``{what} {value!r} is not one of: ...``.
+
+    Examples
+    --------
+    >>> require_choice("xls", ("parquet", "csv"), "output format")
+    Traceback (most recent call last):
+    ...
+    tsmaker.errors.InputError: output format 'xls' is not one of: parquet, csv
+    """
+    choices = tuple(choices)
+    if value not in choices:
+        raise InputError(f"{what} {value!r} is not one of: {', '.join(choices)}")

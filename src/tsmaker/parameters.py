@@ -1,23 +1,35 @@
-"""The parameters of a run: one dataclass shared by the CLI, the Python API and config files.
+"""What a run means: its parameters, their defaults, validation and precedence.
+
+One dataclass, :class:`RunParameters`, is shared by the command line, the Python API,
+the web page and config files. :meth:`RunParameters.from_sources` merges the places a
+run's parameters come from, later ones winning: the parameters of an earlier product
+(``--like``), then a config file (``--config``), then the values given explicitly.
 
 Config files (``tsmaker run --config run.toml``) use the command-line flag names as
 keys, with dashes or underscores: ``redshift``, ``object``, ``radius``, ``neighbors``,
-``format``, ``flux-type``, ``dust``, ``split`` ... Flags given on the command line
-override the file.
+``format``, ``flux-type``, ``dust``, ``split`` ...; execution settings (``workers``,
+``threads-per-worker``, ``memory-limit``, ``scheduler``) may sit beside them.
 """
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from tsmaker.errors import InputError
+from tsmaker.errors import InputError, Naming, ParameterError
 
 OUTPUT_FORMATS: tuple[str, ...] = ("parquet", "csv", "fits", "hdf5", "hats")
 DUST_CHOICES: tuple[str, ...] = ("none", "catalog", "sfd", "csfd", "planck", "planck-gnilc")
 UNIQUE_CHOICES: tuple[str, ...] = ("none", "closest")
 FLAG_ORDER_CHOICES: tuple[str, ...] = ("higher", "lower")
+COORD_UNITS: tuple[str, ...] = ("auto", "deg", "hour", "rad")
+REQUIRED_FIELDS: tuple[str, ...] = ("name", "redshift_catalog", "object_catalog")
+EXECUTION_KEYS: tuple[str, ...] = (
+    "workers", "threads_per_worker", "memory_limit", "scheduler", "slurm", "in_flight",
+)
+"""Keys of :attr:`RunParameters.execution`; a config file may give them at its top level."""
 
 #: Command-line flag name (without dashes, dashes as underscores) -> RunParameters field.
 FLAG_TO_FIELD: dict[str, str] = {
@@ -38,6 +50,43 @@ FLAG_TO_FIELD: dict[str, str] = {
 FIELD_TO_FLAG: dict[str, str] = {value: key for key, value in FLAG_TO_FIELD.items()}
 
 
+def flag_of(parameter: str) -> str:
+    """The command-line flag of a :class:`RunParameters` field, e.g. ``--radius``.
+
+    Examples
+    --------
+    >>> flag_of("radius_arcsec"), flag_of("z_min")
+    ('--radius', '--z-min')
+    """
+    return "--" + FIELD_TO_FLAG.get(parameter, parameter).replace("_", "-")
+
+
+def parameter_error(parameter: str, template: str) -> ParameterError:
+    """A :class:`ParameterError` about ``parameter``, its message in every naming.
+
+    ``template`` holds ``{name}`` where the parameter is named and ``{set}`` where an
+    example value is assigned (``--radius 1.0`` / ``radius_arcsec=1.0``); any other
+    text, braces included, is kept as it is.
+
+    Examples
+    --------
+    >>> error = parameter_error("radius_arcsec", "{name} 0 must be > 0; use e.g. {set}1.0")
+    >>> error.message("cli")
+    '--radius 0 must be > 0; use e.g. --radius 1.0'
+    >>> str(error)
+    'radius_arcsec 0 must be > 0; use e.g. radius_arcsec=1.0'
+    """
+    flag = flag_of(parameter)
+    spelled: dict[Naming, tuple[str, str]] = {
+        "python": (parameter, f"{parameter}="),
+        "cli": (flag, f"{flag} "),
+    }
+    return ParameterError(parameter, {
+        naming: template.replace("{name}", name).replace("{set}", assignment)
+        for naming, (name, assignment) in spelled.items()
+    })
+
+
 @dataclass
 class RunParameters:
     """Everything that defines a training set; stored with each product."""
@@ -49,6 +98,7 @@ class RunParameters:
     object_catalog: str
     """Registered object catalog (``dp1``, ``dp02``, ``demo``, ...), or a HATS path/URL."""
     description: str = ""
+    """Free text stored with the product."""
     flux_type: str | None = None
     """Flux type, e.g. ``cModel``; None uses the profile's default."""
     magnitudes: bool = True
@@ -56,13 +106,17 @@ class RunParameters:
     zero_point: float = 31.4
     """AB zero point of the flux unit (31.4 for nJy)."""
     radius_arcsec: float = 1.0
+    """Largest angular separation of a match, arcsec (at most the catalog's margin)."""
     n_neighbors: int = 1
+    """Nearest objects kept per spec-z."""
     output_format: str = "parquet"
+    """One of :data:`OUTPUT_FORMATS`."""
     output_dir: str | None = None
     """Folder for the product files; default ``$TSMAKER_HOME/products``."""
     dust: str = "none"
-    """E(B-V) source: none, catalog, sfd, csfd, planck, planck-gnilc."""
+    """E(B-V) source, one of :data:`DUST_CHOICES`."""
     dust_dir: str | None = None
+    """Folder searched first for dust-map files."""
     extinction_coeffs: dict[str, float] | None = None
     """R_band overrides, merged over the profile's."""
     unique: str = "none"
@@ -72,46 +126,91 @@ class RunParameters:
     split_fraction: float | None = None
     """Fraction of spec-z flagged ``is_training``."""
     seed: int = 0
+    """Seed of the split."""
     where: str | None = None
+    """Row filter on the redshift catalog, e.g. ``"z_flag >= 3 and z > 0"``."""
     z_min: float | None = None
+    """Keep spec-z with z >= this."""
     z_max: float | None = None
+    """Keep spec-z with z <= this."""
     keep_sentinels: bool = False
     """Keep rows whose redshift is a missing-value sentinel (NaN, <= -0.5, >= 99)."""
     ra_column: str | None = None
+    """RA column of the redshift catalog (degrees); None detects it."""
     dec_column: str | None = None
+    """Dec column of the redshift catalog (degrees); None detects it."""
     z_column: str | None = None
+    """Redshift column; None detects it."""
     z_err_column: str | None = None
+    """Redshift error column; None detects it."""
     z_flag_column: str | None = None
+    """Quality flag column; None detects it."""
     id_column: str | None = None
+    """Unique spec-z id column; None detects it."""
     coord_unit: str = "auto"
+    """Unit of the redshift catalog's coordinates, one of :data:`COORD_UNITS`."""
     execution: dict[str, Any] = field(default_factory=dict)
     """Execution settings (workers, scheduler, SLURM); not part of the result."""
 
     def validate(self) -> None:
-        """Refuse bad values with one clear line each, before anything is read."""
+        """Refuse bad values with one clear line each, before anything is read.
+
+        Raises
+        ------
+        ParameterError
+            Naming the parameter at fault.
+        """
         if not self.name or not self.name.strip():
-            raise InputError("--name is empty; give the product a name, e.g. --name dp1_train")
-        if not (isinstance(self.radius_arcsec, int | float) and math.isfinite(self.radius_arcsec)
-                and self.radius_arcsec > 0):
-            raise InputError(
-                f"--radius {self.radius_arcsec} must be a number greater than 0 (arcsec); "
-                "use e.g. --radius 1.0"
+            raise parameter_error(
+                "name", "{name} is empty; give the product a name, e.g. {set}dp1_train"
             )
-        if int(self.n_neighbors) != self.n_neighbors or self.n_neighbors < 1:
-            raise InputError(f"--neighbors {self.n_neighbors} must be a whole number >= 1")
-        _check_choice(self.output_format, OUTPUT_FORMATS, "--format")
-        _check_choice(self.dust, DUST_CHOICES, "--dust")
-        _check_choice(self.unique, UNIQUE_CHOICES, "--unique")
-        _check_choice(self.z_flag_better, FLAG_ORDER_CHOICES, "--z-flag-better")
-        if self.split_fraction is not None and not 0.0 < self.split_fraction < 1.0:
-            raise InputError(
-                f"--split {self.split_fraction} must be between 0 and 1 (exclusive), "
-                "e.g. --split 0.8"
+        if any(ord(character) < 32 or ord(character) == 127 for character in self.name):
+            raise parameter_error(
+                "name", f"{{name}} {self.name!r} holds control characters (tab, newline...); "
+                "give a name of printable characters"
             )
-        if not math.isfinite(self.zero_point):
-            raise InputError(f"--zero-point {self.zero_point} must be a finite number")
+        radius = self.radius_arcsec
+        if not (_is_number(radius) and math.isfinite(radius) and radius > 0):
+            raise parameter_error(
+                "radius_arcsec", f"{{name}} {radius} must be a number greater than 0 (arcsec); "
+                "use e.g. {set}1.0"
+            )
+        neighbors = self.n_neighbors
+        if not _is_number(neighbors) or int(neighbors) != neighbors or neighbors < 1:
+            raise parameter_error(
+                "n_neighbors", f"{{name}} {neighbors} must be a whole number >= 1"
+            )
+        self._check_choice("output_format", OUTPUT_FORMATS)
+        self._check_choice("dust", DUST_CHOICES)
+        self._check_choice("unique", UNIQUE_CHOICES)
+        self._check_choice("z_flag_better", FLAG_ORDER_CHOICES)
+        self._check_choice("coord_unit", COORD_UNITS)
+        split = self.split_fraction
+        if split is not None and not (_is_number(split) and 0.0 < split < 1.0):
+            raise parameter_error(
+                "split_fraction", f"{{name}} {split} must be between 0 and 1 (exclusive), "
+                "e.g. {set}0.8"
+            )
+        if not (_is_number(self.zero_point) and math.isfinite(self.zero_point)):
+            raise parameter_error(
+                "zero_point", f"{{name}} {self.zero_point} must be a finite number"
+            )
+        for bound in ("z_min", "z_max"):
+            value = getattr(self, bound)
+            if value is not None and not (_is_number(value) and math.isfinite(value)):
+                raise parameter_error(bound, f"{{name}} {value} must be a finite number")
         if self.z_min is not None and self.z_max is not None and self.z_min > self.z_max:
-            raise InputError(f"--z-min {self.z_min} is larger than --z-max {self.z_max}")
+            raise ParameterError("z_min", {
+                "python": f"z_min {self.z_min} is larger than z_max {self.z_max}",
+                "cli": f"--z-min {self.z_min} is larger than --z-max {self.z_max}",
+            })
+
+    def _check_choice(self, parameter: str, choices: tuple[str, ...]) -> None:
+        value = getattr(self, parameter)
+        if value not in choices:
+            raise parameter_error(
+                parameter, f"{{name}} {value!r} is not one of: {', '.join(choices)}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form."""
@@ -122,44 +221,142 @@ class RunParameters:
         return {FIELD_TO_FLAG.get(key, key): value for key, value in self.to_dict().items()}
 
     @classmethod
-    def from_mapping(cls, values: dict[str, Any]) -> "RunParameters":
-        """Build from a mapping keyed by field or flag names (dashes or underscores)."""
+    def from_mapping(cls, values: Mapping[str, Any]) -> "RunParameters":
+        """Build from a mapping keyed by field or flag names (dashes or underscores).
+
+        Raises
+        ------
+        InputError
+            An unknown key.
+        ParameterError
+            A required parameter (name, redshift catalog, object catalog) is missing.
+        """
         known = {f.name for f in fields(cls)}
         converted: dict[str, Any] = {}
         for key, value in values.items():
-            name = str(key).replace("-", "_")
-            name = FLAG_TO_FIELD.get(name, name)
+            name = _field_name(key)
             if name not in known:
                 raise InputError(
                     f"unknown parameter {key!r}; known keys are the `tsmaker run` flags, "
                     "e.g. redshift, object, radius, neighbors, format"
                 )
             converted[name] = value
-        missing = [n for n in ("name", "redshift_catalog", "object_catalog") if n not in converted]
+        missing = [name for name in REQUIRED_FIELDS if converted.get(name) is None]
         if missing:
-            flags = ", ".join("--" + FIELD_TO_FLAG.get(n, n) for n in missing)
-            raise InputError(f"missing required parameters: {flags}")
+            raise ParameterError(missing[0], {
+                "python": f"missing required parameters: {', '.join(missing)}",
+                "cli": "missing required parameters: "
+                + ", ".join(flag_of(name) for name in missing),
+            })
         return cls(**converted)
 
+    @classmethod
+    def from_sources(
+        cls,
+        explicit: Mapping[str, Any],
+        *,
+        like: Mapping[str, Any] | None = None,
+        config: Path | None = None,
+    ) -> "RunParameters":
+        """Merge the sources of a run's parameters; later sources win.
 
-def _check_choice(value: str, choices: tuple[str, ...], flag: str) -> None:
-    if value not in choices:
-        raise InputError(f"{flag} {value!r} is not one of: {', '.join(choices)}")
+        Parameters
+        ----------
+        explicit : mapping
+            Values given on the command line, the form or the Python call, keyed by
+            field or flag names; None means "not given".
+        like : mapping, optional
+            The stored parameters of an earlier product (``--like``): its fields are
+            the starting point, except its execution settings (a rerun chooses its own).
+        config : Path, optional
+            A TOML or JSON config file (:func:`load_config`), between the two.
+
+        Returns
+        -------
+        RunParameters
+            Not yet validated (:meth:`validate`).
+        """
+        known = {f.name for f in fields(cls)} - {"execution"}
+        values: dict[str, Any] = {}
+        execution: dict[str, Any] = {}
+        if like:
+            values.update({key: value for key, value in like.items() if key in known})
+        for source in (load_config(config) if config else {}, explicit):
+            for key, value in source.items():
+                name = _field_name(key)
+                if value is None:
+                    continue
+                if name in EXECUTION_KEYS:
+                    execution[name] = value
+                elif name == "execution":
+                    execution.update({k: v for k, v in dict(value).items() if v is not None})
+                else:
+                    values[name] = value
+        values["execution"] = execution
+        return cls.from_mapping(values)
+
+
+def _field_name(key: str) -> str:
+    name = str(key).replace("-", "_")
+    return FLAG_TO_FIELD.get(name, name)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def parse_extinction_coeffs(text: str) -> dict[str, float]:
+    """Parse ``"u=4.8,g=3.6"`` into ``{"u": 4.8, "g": 3.6}``.
+
+    Raises
+    ------
+    ParameterError
+        On a malformed pair, a value that is not a finite number, or no pair at all.
+
+    Examples
+    --------
+    >>> parse_extinction_coeffs("u=4.81, g=3.64")
+    {'u': 4.81, 'g': 3.64}
+    """
+    coefficients: dict[str, float] = {}
+    for pair in filter(None, (part.strip() for part in text.split(","))):
+        band, separator, value = pair.partition("=")
+        try:
+            if not separator or not band.strip():
+                raise ValueError
+            coefficients[band.strip()] = float(value)
+            if not math.isfinite(coefficients[band.strip()]):
+                raise ValueError
+        except ValueError:
+            raise parameter_error(
+                "extinction_coeffs", f"{{name}}: cannot read {pair!r}; write band=value "
+                "pairs, e.g. {set}u=4.81,g=3.64,r=2.70"
+            ) from None
+    if not coefficients:
+        raise parameter_error(
+            "extinction_coeffs", "{name} is empty; write e.g. {set}u=4.81,g=3.64,r=2.70"
+        )
+    return coefficients
 
 
 def load_config(path: Path) -> dict[str, Any]:
     """Read a TOML (or JSON) config file of run parameters keyed by flag names.
 
     A ``[run]`` table is used when present, else the top level.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read or is not valid TOML/JSON.
     """
     import tomllib
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise InputError(f"cannot read config file {str(path)!r}: {error.strerror}") from None
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+        data = json.loads(text) if Path(path).suffix.lower() == ".json" else tomllib.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
         raise InputError(f"config file {str(path)!r} is not valid TOML/JSON: {error}") from None
     data = data.get("run", data)
@@ -167,7 +364,12 @@ def load_config(path: Path) -> dict[str, Any]:
 
 
 def save_config(parameters: RunParameters, path: Path) -> Path:
-    """Write the parameters as a TOML config file keyed by flag names (None values left out)."""
+    """Write the parameters as a TOML config file keyed by flag names (None values left out).
+
+    The file is replaced atomically: an existing config is never left half-written.
+    """
+    from tsmaker import atomic
+
     lines = ["# tsmaker run configuration: `tsmaker run --config FILE`", "[run]"]
     for key, value in parameters.to_flags().items():
         if value is None or value == {} or key == "execution":
@@ -178,8 +380,7 @@ def save_config(parameters: RunParameters, path: Path) -> Path:
         if isinstance(value, dict):
             continue
         lines.append(f"{key.replace('_', '-')} = {_toml_value(value)}")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return atomic.write_text(Path(path), "\n".join(lines) + "\n")
 
 
 def _toml_value(value: Any) -> str:

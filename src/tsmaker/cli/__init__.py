@@ -4,6 +4,7 @@ Commands parse their options, call one library function and render the result; n
 logic lives here. :func:`main` is the console entry point.
 """
 
-from tsmaker.cli.app import main
+from tsmaker.cli import catalogs, dust, products, run  # noqa: F401  (each adds its commands)
+from tsmaker.cli.app import app, main
 
-__all__ = ["main"]
+__all__ = ["app", "main"]

@@ -1,2 +1,5 @@
-"""The built-in offline demo (``demo`` and ``demo-specz``) and the DP1-shaped mock
-generators it is made with; also used by the tests and the benchmark."""
+"""The built-in offline demo (``demo`` and ``demo-specz``) and its mock generators.
+
+The DP1-shaped mock catalogs the demo is made with also serve the tests and the
+benchmark.
+"""

@@ -8,7 +8,10 @@ same demo without any download.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tsmaker.registry import CatalogRecord, Registry
 
 DEMO_OBJECT_NAME = "demo"
 """Registry name of the demo Object collection."""
@@ -120,7 +123,7 @@ def _generate(folder: Path) -> None:
     redshifts.to_parquet(folder / REDSHIFT_FILENAME, index=False)
 
 
-def register_demo(registry: Any) -> tuple[Any, Any]:
+def register_demo(registry: Registry) -> tuple[CatalogRecord, CatalogRecord]:
     """Generate the demo data if needed and register ``demo`` and ``demo-specz``.
 
     Returns the two catalog records (object, redshift). Safe to call from several
@@ -149,3 +152,9 @@ def register_demo(registry: Any) -> tuple[Any, Any]:
                 record = registry.get_catalog(fields["name"], kind=fields["kind"])
         records.append(record)
     return records[0], records[1]
+
+
+def provide(name: str, registry: Registry) -> CatalogRecord:
+    """The built-in-catalog hook (:mod:`tsmaker.inputs.builtin`): ``demo`` or ``demo-specz``."""
+    object_record, redshift_record = register_demo(registry)
+    return object_record if name == DEMO_OBJECT_NAME else redshift_record

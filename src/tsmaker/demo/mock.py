@@ -17,16 +17,14 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from tsmaker.columns import band_columns
+from tsmaker.inputs.profiles import BANDS
 from tsmaker.matching.sphere import unit_vectors
+from tsmaker.science.photometry import AB_ZERO_POINT_NJY
 
 if TYPE_CHECKING:
     import pandas as pd
 
-BANDS: tuple[str, ...] = ("u", "g", "r", "i", "z", "y")
-"""The six LSST bands, in wavelength order."""
-
-AB_ZEROPOINT_NJY_MAG = 31.4
-"""AB magnitude of a 1 nJy source: ``mag = -2.5 log10(flux_njy) + 31.4``."""
 
 DP1_FIELDS: dict[str, tuple[float, float]] = {
     "ECDFS": (53.13, -28.10),
@@ -158,16 +156,6 @@ _TRACT_SIZE_DEG = 1.75
 _PATCHES_PER_SIDE = 10
 
 
-def flux_column(band: str, flux_type: str) -> str:
-    """DP1 name of a flux column, e.g. ``flux_column("r", "cModel") == "r_cModelFlux"``."""
-    return f"{band}_{flux_type}Flux"
-
-
-def flux_error_column(band: str, flux_type: str) -> str:
-    """DP1 name of a flux-error column, e.g. ``"r_cModelFluxErr"``."""
-    return f"{band}_{flux_type}FluxErr"
-
-
 def mock_object_dtypes(
     flux_types: Sequence[str] = ("cModel", "gaap1p0", "psf"), *, extra_columns: bool = False
 ) -> dict[str, str]:
@@ -189,8 +177,9 @@ def mock_object_dtypes(
     all_types = _all_flux_types(flux_types, extra_columns)
     for flux_type in all_types:
         for band in BANDS:
-            dtypes[flux_column(band, flux_type)] = FLUX_DTYPE
-            dtypes[flux_error_column(band, flux_type)] = FLUX_DTYPE
+            names = band_columns(flux_type, band)
+            dtypes[names.flux] = FLUX_DTYPE
+            dtypes[names.flux_err] = FLUX_DTYPE
     if extra_columns:
         for flag in _flag_columns(all_types):
             dtypes[flag] = FLAG_DTYPE
@@ -565,7 +554,7 @@ def _object_frame(
 
     ln10 = np.float32(np.log(10.0))
     band_flux = {
-        band: np.exp(np.float32(-0.4) * ln10 * (mags[band] - np.float32(AB_ZEROPOINT_NJY_MAG)))
+        band: np.exp(np.float32(-0.4) * ln10 * (mags[band] - np.float32(AB_ZERO_POINT_NJY)))
         for band in BANDS
     }
     for flux_type in all_types:
@@ -584,8 +573,9 @@ def _object_frame(
             )
             flux[failed] = np.nan
             error[failed] = np.nan
-            columns[flux_column(band, flux_type)] = flux
-            columns[flux_error_column(band, flux_type)] = error
+            names = band_columns(flux_type, band)
+            columns[names.flux] = flux
+            columns[names.flux_err] = error
 
     if extra_columns:
         for flag in _flag_columns(all_types):

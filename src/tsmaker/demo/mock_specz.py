@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tsmaker.demo.mock import AB_ZEROPOINT_NJY_MAG, ARCSEC_PER_DEG, offset_by
+from tsmaker.demo.mock import ARCSEC_PER_DEG, offset_by
 from tsmaker.matching.sphere import unit_vectors
+from tsmaker.science.photometry import AB_ZERO_POINT_NJY
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,8 +72,8 @@ def mock_specz_frame(
     ----------
     objects : pandas.DataFrame
         Objects with ``coord_ra`` / ``coord_dec`` (degrees), e.g. from
-        :func:`tsmaker.demo.mock.mock_object_frame`; ``r_cModelFlux`` (nJy), if present, favours bright
-        objects and sets the redshift.
+        :func:`tsmaker.demo.mock.mock_object_frame`; ``r_cModelFlux`` (nJy), if
+        present, favours bright objects and sets the redshift.
     n_rows : int
         Number of redshifts.
     seed : int
@@ -121,7 +122,7 @@ def mock_specz_frame(
     if "r_cModelFlux" in objects:
         flux = objects["r_cModelFlux"].to_numpy(dtype=np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
-            object_mag = np.where(flux > 0, AB_ZEROPOINT_NJY_MAG - 2.5 * np.log10(flux), 30.0)
+            object_mag = np.where(flux > 0, AB_ZERO_POINT_NJY - 2.5 * np.log10(flux), 30.0)
     else:
         object_mag = np.full(n_objects, 21.0)
 

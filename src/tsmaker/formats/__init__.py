@@ -1,23 +1,29 @@
-"""Streaming table writers, one module per output format, chosen by name from one table.
+"""Writers and readers of every output format, chosen by name from one table; plots.
 
-Usage::
+Writers stream a product batch by batch into a hidden temporary file that becomes the
+final file when complete::
 
     writer_class = writer_for("fits")
     with writer_class(path, units=units, metadata=parameters) as writer:
         for batch in batches:
             writer.write(batch)
+
+:mod:`tsmaker.formats.tables` reads every format back (spec-z files and products),
+:mod:`tsmaker.formats.plots` draws a product's overview.
 """
 
 from tsmaker.errors import InputError
 from tsmaker.formats.base import TableWriter
 from tsmaker.formats.csv import CsvWriter
 from tsmaker.formats.fits import FitsWriter
+from tsmaker.formats.hats import HatsCatalogWriter
 from tsmaker.formats.hdf5 import Hdf5Writer
 from tsmaker.formats.parquet import ParquetWriter
 
-#: Output format name -> writer class. The only place formats are listed.
+#: Output format name -> writer class, one per name of ``tsmaker.parameters.OUTPUT_FORMATS``.
 WRITERS: dict[str, type[TableWriter]] = {
-    writer.format_name: writer for writer in (ParquetWriter, CsvWriter, FitsWriter, Hdf5Writer)
+    writer.format_name: writer
+    for writer in (ParquetWriter, CsvWriter, FitsWriter, Hdf5Writer, HatsCatalogWriter)
 }
 
 
@@ -28,7 +34,7 @@ def writer_for(format_name: str) -> type[TableWriter]:
     ----------
     format_name : str
         One of the keys of :data:`WRITERS` (``"parquet"``, ``"csv"``, ``"fits"``,
-        ``"hdf5"``).
+        ``"hdf5"``, ``"hats"``).
 
     Returns
     -------
@@ -52,6 +58,7 @@ __all__ = [
     "WRITERS",
     "CsvWriter",
     "FitsWriter",
+    "HatsCatalogWriter",
     "Hdf5Writer",
     "ParquetWriter",
     "TableWriter",

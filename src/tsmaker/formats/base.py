@@ -14,14 +14,14 @@ that cannot be cast raises :class:`tsmaker.errors.InputError`.
 from __future__ import annotations
 
 import json
-import os
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
+from tsmaker import atomic
 from tsmaker.errors import InputError
 
 if TYPE_CHECKING:
@@ -79,6 +79,9 @@ class TableWriter(ABC):
         Parquet and CSV). A column missing here takes the longest value of the
         first batch that has rows (at least 1); a longer value in a later batch
         raises :class:`tsmaker.errors.InputError`.
+    ra_column, dec_column : str, optional
+        The rows' coordinate columns, for formats that index rows by position
+        (HATS); the others ignore them.
 
     Raises
     ------
@@ -101,6 +104,9 @@ class TableWriter(ABC):
 
     format_name: ClassVar[str]
     suffix: ClassVar[str]
+    #: True when every batch must be one sky partition, indexed by ``_healpix_29``
+    #: and given with its ``(order, pixel)`` (HATS); other formats take any batch.
+    partitioned: ClassVar[bool] = False
     #: Encoding of fixed-width string columns (FITS overrides it with ASCII).
     _string_encoding: ClassVar[str] = "utf-8"
 
@@ -111,9 +117,13 @@ class TableWriter(ABC):
         units: Mapping[str, str] | None = None,
         metadata: Mapping[str, Any] | None = None,
         string_widths: Mapping[str, int] | None = None,
+        ra_column: str | None = None,
+        dec_column: str | None = None,
     ) -> None:
         self.final_path = Path(final_path)
-        self.temp_path = self.final_path.with_name(f".{self.final_path.name}.partial-{os.getpid()}")
+        self.temp_path = atomic.partial_path(self.final_path)
+        self.ra_column = ra_column
+        self.dec_column = dec_column
         if not self.final_path.parent.is_dir():
             raise InputError(
                 f"output folder '{self.final_path.parent}' does not exist; create it "
@@ -153,15 +163,19 @@ class TableWriter(ABC):
         """Column names fixed by the first batch (empty before it)."""
         return list(self._columns or [])
 
-    def write(self, frame: pd.DataFrame) -> None:
+    def write(self, frame: pd.DataFrame, pixels: Sequence[tuple[int, int]] = ()) -> None:
         """Append one batch of rows.
 
         Parameters
         ----------
         frame : pandas.DataFrame
-            The batch. Its index is not written. The first batch fixes the columns
-            and dtypes; later batches must have the same columns (in any order)
-            and are cast to the first batch's dtypes. Zero rows are allowed.
+            The batch. Its index is not written (but by partitioned formats). The
+            first batch fixes the columns and dtypes; later batches must have the
+            same columns (in any order) and are cast to the first batch's dtypes.
+            Zero rows are allowed.
+        pixels : sequence of (order, pixel)
+            The sky partitions the rows come from; a :attr:`partitioned` format
+            needs exactly one.
 
         Raises
         ------
@@ -182,7 +196,7 @@ class TableWriter(ABC):
         else:
             frame = self._conform(frame)
         if len(frame):
-            self._write_batch(frame)
+            self._write_batch(frame, tuple(pixels))
         self._rows_written += len(frame)
         self._batches_written += 1
 
@@ -211,9 +225,7 @@ class TableWriter(ABC):
             )
         try:
             self._finish()
-            _fsync_file(self.temp_path)
-            os.replace(self.temp_path, self.final_path)
-            _fsync_folder(self.final_path.parent)
+            atomic.commit(self.temp_path, self.final_path)
         except BaseException:
             self.abort()
             raise
@@ -228,7 +240,7 @@ class TableWriter(ABC):
         try:
             self._release()
         finally:
-            self.temp_path.unlink(missing_ok=True)
+            atomic.remove(self.temp_path)
 
     def __enter__(self) -> Self:
         return self
@@ -252,7 +264,7 @@ class TableWriter(ABC):
         """Prepare the format from the first batch (columns and dtypes are fixed)."""
 
     @abstractmethod
-    def _write_batch(self, frame: pd.DataFrame) -> None:
+    def _write_batch(self, frame: pd.DataFrame, pixels: tuple[tuple[int, int], ...]) -> None:
         """Append one non-empty batch whose columns and dtypes match the first batch."""
 
     @abstractmethod
@@ -383,25 +395,3 @@ def _numpy_equivalent(dtype: Any) -> np.dtype:
     if numpy_dtype is None:
         raise TypeError(f"no numpy equivalent for dtype {dtype}")
     return np.dtype(numpy_dtype)
-
-
-def _fsync_file(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename durable; some platforms cannot open folders, which is fine."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)

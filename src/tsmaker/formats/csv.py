@@ -36,7 +36,7 @@ class CsvWriter(TableWriter):
         self._handle = open(self.temp_path, "w", encoding="utf-8", newline="")
         first_frame.iloc[:0].to_csv(self._handle, index=False, lineterminator="\n")
 
-    def _write_batch(self, frame: pd.DataFrame) -> None:
+    def _write_batch(self, frame: pd.DataFrame, pixels: tuple[tuple[int, int], ...]) -> None:
         frame.to_csv(self._handle, index=False, header=False, na_rep="", lineterminator="\n")
 
     def _finish(self) -> None:

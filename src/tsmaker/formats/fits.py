@@ -102,7 +102,7 @@ class FitsWriter(TableWriter):
         self._table_header_size_bytes = 0
         self._data_size_bytes = 0
 
-    def _write_batch(self, frame: pd.DataFrame) -> None:
+    def _write_batch(self, frame: pd.DataFrame, pixels: tuple[tuple[int, int], ...]) -> None:
         if self._handle is None:  # opened at the first rows: string widths need values
             self._open(frame)
         rows = self._encode_rows(frame)

@@ -4,8 +4,9 @@ Layout
 ------
 - The product's partitions are the object catalog's HEALPix pixels that hold matched
   spec-z: ``dataset/Norder=K/Dir=D/Npix=N.parquet``, each written as it is finished
-  (with :class:`tsmaker.formats.ParquetWriter`: units in the field metadata, the
-  product parameters under ``b"tsmaker"``), so memory does not grow with the product.
+  (with :class:`tsmaker.formats.parquet.ParquetWriter`: units in the field metadata,
+  the product parameters under ``b"tsmaker"``), so memory does not grow with the
+  product.
 - Each file has the spec-z ``_healpix_29`` as its first column; the catalog's
   coordinates are the spec-z ``ra``/``dec`` columns.
 - ``hats.properties``, ``partition_info.csv``, ``dataset/_metadata`` and
@@ -16,68 +17,51 @@ Layout
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar
 
-from tsmaker.matching.crossmatch import HEALPIX_COLUMN
+from tsmaker.columns import HEALPIX_COLUMN
 from tsmaker.errors import InputError
+from tsmaker.formats.base import TableWriter
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
-class HatsCatalogWriter:
+class HatsCatalogWriter(TableWriter):
     """Stream a product into a HATS catalog folder, partition by partition.
 
-    Parameters
-    ----------
-    final_path : pathlib.Path
-        The catalog folder to create (its parent must exist).
-    ra_column, dec_column : str
-        The product's coordinate columns (the spec-z position).
-    units, metadata : mapping, optional
-        As for :class:`tsmaker.formats.base.TableWriter`.
+    Each batch is one partition's rows, indexed by ``_healpix_29``, given with its
+    ``(order, pixel)``; ``ra_column`` and ``dec_column`` (the spec-z position) are
+    required. See the module docstring for the layout.
     """
 
     format_name: ClassVar[str] = "hats"
     suffix: ClassVar[str] = ".hats"
+    partitioned: ClassVar[bool] = True
 
-    def __init__(
-        self,
-        final_path: Path,
-        *,
-        ra_column: str,
-        dec_column: str,
-        units: dict[str, str] | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        self.final_path = Path(final_path)
-        if not self.final_path.parent.is_dir():
+    pixels: list[tuple[int, int]]
+
+    def _start(self, first_frame: pd.DataFrame) -> None:
+        if self.ra_column is None or self.dec_column is None:
             raise InputError(
-                f"output folder '{self.final_path.parent}' does not exist; create it "
-                "or choose another output path"
+                "a HATS product needs its coordinate columns; give ra_column and dec_column"
             )
-        self.temp_path = self.final_path.with_name(
-            f".{self.final_path.name}.partial-{os.getpid()}"
-        )
-        self.ra_column = ra_column
-        self.dec_column = dec_column
-        self.units = dict(units or {})
-        self.metadata = dict(metadata or {})
-        self.pixels: list[tuple[int, int]] = []
-        self.rows_written = 0
+        from tsmaker import atomic
 
-    def __enter__(self) -> Self:
-        shutil.rmtree(self.temp_path, ignore_errors=True)
+        atomic.remove(self.temp_path)
         self.temp_path.mkdir()
-        return self
+        self.pixels = []
 
-    def write(self, order: int, pixel: int, frame: Any) -> None:
+    def _write_batch(self, frame: pd.DataFrame, pixels: tuple[tuple[int, int], ...]) -> None:
         """Write one partition (rows indexed by ``_healpix_29``) as its pixel's file."""
         from tsmaker.formats.parquet import ParquetWriter
 
-        if not len(frame):
-            return
+        if len(pixels) != 1:
+            raise InputError(
+                f"a HATS product is written one partition at a time, and a batch came with "
+                f"{len(pixels)} partitions; give each partition's rows with its (order, pixel)"
+            )
+        (order, pixel), = pixels
         folder = self.temp_path / "dataset" / f"Norder={order}" / f"Dir={pixel // 10000 * 10000}"
         folder.mkdir(parents=True, exist_ok=True)
         with ParquetWriter(
@@ -85,22 +69,6 @@ class HatsCatalogWriter:
         ) as writer:
             writer.write(frame.reset_index(names=HEALPIX_COLUMN))
         self.pixels.append((order, pixel))
-        self.rows_written += len(frame)
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if exc_type is not None:
-            shutil.rmtree(self.temp_path, ignore_errors=True)
-            return
-        try:
-            self._finish()
-        except BaseException:
-            shutil.rmtree(self.temp_path, ignore_errors=True)
-            raise
 
     def _finish(self) -> None:
         if not self.pixels:
@@ -128,6 +96,6 @@ class HatsCatalogWriter:
             hats_order=partition_info.get_highest_order(),
             moc_sky_fraction=float(partition_info.calculate_fractional_coverage()),
         ).to_properties_file(self.temp_path)
-        if self.final_path.exists():
-            shutil.rmtree(self.final_path)
-        os.replace(self.temp_path, self.final_path)
+
+    def _release(self) -> None:
+        return None

@@ -80,7 +80,7 @@ class Hdf5Writer(TableWriter):
                     f"nullable column '{spec.name}' in HDF5; rename it"
                 )
 
-    def _write_batch(self, frame: pd.DataFrame) -> None:
+    def _write_batch(self, frame: pd.DataFrame, pixels: tuple[tuple[int, int], ...]) -> None:
         if self._file is None:  # opened at the first rows: string widths need values
             self._open(frame)
         rows = self._encode_rows(frame)

@@ -81,7 +81,7 @@ class ParquetWriter(TableWriter):
         )
         self._pending_frames, self._pending_tables = [], []
 
-    def _write_batch(self, frame: pd.DataFrame) -> None:
+    def _write_batch(self, frame: pd.DataFrame, pixels: tuple[tuple[int, int], ...]) -> None:
         self._pending_frames.append(frame)
         self._pending_rows += len(frame)
         if len(self._pending_frames) >= self.convert_batches:

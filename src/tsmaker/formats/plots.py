@@ -13,22 +13,31 @@ Four panels, in a 2x2 figure:
 
 The figure is drawn on a matplotlib ``Figure`` with the Agg canvas, never through
 pyplot, so it works without a display and leaves the caller's backend and open
-figures alone. The PNG is written under a temporary name and moved into place.
+figures alone. :func:`save_png` writes it under a temporary name and moves it into
+place. Gathering what is drawn from the registry and the spec-z file is
+:func:`tsmaker.manage.products.plot_product`.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tsmaker.matching.crossmatch import MATCH_DISTANCE_COLUMN, MATCH_RANK_COLUMN, SPECZ_SUFFIX
-from tsmaker.errors import InputError, ProductError
-from tsmaker.science.photometry import AB_ZERO_POINT_NJY
+from tsmaker import atomic
+from tsmaker.columns import (
+    MATCH_DISTANCE_COLUMN,
+    MATCH_RANK_COLUMN,
+    SPECZ_ROW_COLUMN,
+    band_columns,
+)
 from tsmaker.formats.tables import product_columns, read_product_table
-from tsmaker.inputs.redshift import SPECZ_ROW_COLUMN
+from tsmaker.science.photometry import AB_ZERO_POINT_NJY
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
     from tsmaker.registry.records import ProductRecord
 
@@ -39,63 +48,14 @@ _DPI = 100
 _HISTOGRAM_BINS = 50
 
 
-def plot_product(ref: str, output: Path | None = None) -> Path:
-    """Draw the overview PNG of a finished product (see the module docstring).
-
-    Parameters
-    ----------
-    ref : str
-        Product id, full name (``NAME_<id>``) or a name only one product has.
-    output : pathlib.Path, optional
-        PNG file to write; its folder must exist. Default: ``<stem>.png`` next to
-        the product's data file.
-
-    Returns
-    -------
-    pathlib.Path
-        The PNG written.
-
-    Raises
-    ------
-    ProductError
-        Unknown product, a product that is not "done", or a missing or unreadable
-        data file.
-    InputError
-        The folder of ``output`` does not exist.
-    """
-    from tsmaker.registry.database import Registry
-
-    with Registry.open_default() as registry:
-        product = registry.get_product(ref)
-    data_path = _data_path(product)
-    target = Path(output) if output is not None else data_path.parent / f"{data_path.stem}.png"
-    if not target.parent.is_dir():
-        raise InputError(
-            f"output folder {str(target.parent)!r} does not exist; create it or choose "
-            "another --output path"
-        )
-
-    content = _ProductContent.read(product, data_path)
-    sky = _read_sky(product, content)
-    figure = _draw(product, content, sky)
-    temporary = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    try:
-        # format is explicit because the temporary name does not end in .png
-        figure.savefig(temporary, format="png", dpi=_DPI)
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return target
-
-
 # ------------------------------------------------------------------- reading
 
 
-class _ProductContent:
+class ProductContent:
     """The product columns the panels need, and the names they were found under."""
 
-    def __init__(self, frame: Any, columns: dict[str, str | None], bands: dict[str, str],
-                 magnitudes_from_flux: bool, zero_point: float) -> None:
+    def __init__(self, frame: pd.DataFrame, columns: dict[str, str | None],
+                 bands: dict[str, str], magnitudes_from_flux: bool, zero_point: float) -> None:
         self.frame = frame
         self.columns = columns
         """Role (z, key, rank, distance) -> product column, None when absent."""
@@ -105,7 +65,8 @@ class _ProductContent:
         self.zero_point = zero_point
 
     @classmethod
-    def read(cls, product: ProductRecord, data_path: Path) -> _ProductContent:
+    def read(cls, product: ProductRecord, data_path: Path) -> ProductContent:
+        """Read the columns the panels need from a product's data file."""
         available = set(product_columns(data_path))
         roles = product.inputs.get("redshift", {}).get("columns", {})
         wanted = {
@@ -117,13 +78,14 @@ class _ProductContent:
         columns = {role: name if name in available else None for role, name in wanted.items()}
         parameters = product.parameters
         flux_type = parameters.get("flux_type")
-        suffix = "_dered" if parameters.get("dust", "none") != "none" else ""
+        dereddened = is_dereddened(parameters)
         bands: dict[str, str] = {}
         magnitudes_from_flux = False
         if flux_type:
-            band_names = list(parameters.get("bands") or [])
-            magnitude_names = {b: f"{b}_{flux_type}Mag{suffix}" for b in band_names}
-            flux_names = {b: f"{b}_{flux_type}Flux{suffix}" for b in band_names}
+            names = {b: band_columns(flux_type, b) for b in parameters.get("bands") or []}
+            magnitude_names = {b: n.magnitude(dereddened=dereddened)[0] for b, n in names.items()}
+            flux_names = {b: n.dereddened_flux()[0] if dereddened else n.flux
+                          for b, n in names.items()}
             if parameters.get("magnitudes", True) and any(
                 name in available for name in magnitude_names.values()
             ):
@@ -136,7 +98,7 @@ class _ProductContent:
         zero_point = float(parameters.get("zero_point") or AB_ZERO_POINT_NJY)
         return cls(frame, columns, bands, magnitudes_from_flux, zero_point)
 
-    def nearest(self) -> Any:
+    def nearest(self) -> pd.DataFrame:
         """The rows of each spec-z's nearest match (all rows without a rank column)."""
         rank = self.columns["rank"]
         if rank is None:
@@ -144,104 +106,42 @@ class _ProductContent:
         return self.frame[self.frame[rank] == 1]
 
 
-class _Sky:
+def is_dereddened(parameters: dict[str, Any]) -> bool:
+    """True when a product's stored parameters asked for a dust correction."""
+    from tsmaker.science.dust import DUST_SOURCES
+
+    source = DUST_SOURCES.get(parameters.get("dust") or "none", DUST_SOURCES["none"])
+    return source.dereddens
+
+
+class Sky:
     """Spec-z positions for the sky panel, or why there are none."""
 
-    def __init__(self, ra: Any = None, dec: Any = None, matched: Any = None,
-                 problem: str | None = None) -> None:
+    def __init__(self, ra: np.ndarray | None = None, dec: np.ndarray | None = None,
+                 matched: np.ndarray | None = None, problem: str | None = None) -> None:
         self.ra, self.dec, self.matched, self.problem = ra, dec, matched, problem
 
     @property
     def matched_fraction(self) -> float | None:
+        """The fraction of the spec-z shown that are matched; None without any."""
         if self.matched is None or not len(self.matched):
             return None
         return float(self.matched.mean())
 
 
-def _read_sky(product: ProductRecord, content: _ProductContent) -> _Sky:
-    """The spec-z the run could match (its own cleaning and cuts), flagged matched or not."""
-    import numpy as np
-
-    from tsmaker.inputs.redshift import RedshiftCatalog, clean_redshift_catalog, read_table
-
-    redshift = product.inputs.get("redshift", {})
-    location, roles = redshift.get("location"), dict(redshift.get("columns", {}))
-    if not location or not {"ra", "dec"} <= set(roles):
-        return _Sky(problem="the product does not record its spec-z file and columns")
-    key_column = content.columns["key"]
-    if key_column is None:
-        return _Sky(problem=f"the product has no spec-z key column {roles.get('id')!r}")
-    parameters = product.parameters
-    try:
-        frame = read_table(Path(location))
-        # Roles name the product's columns; a clash may have renamed them with _specz.
-        file_roles = {role: _file_column(name, list(frame.columns))
-                      for role, name in roles.items()}
-        catalog = clean_redshift_catalog(
-            RedshiftCatalog(frame=frame, roles=file_roles,
-                            units=dict(frame.attrs.get("units", {}))),
-            source=str(location),
-            coord_unit=parameters.get("coord_unit") or "auto",
-            z_min=parameters.get("z_min"),
-            z_max=parameters.get("z_max"),
-            where=parameters.get("where"),
-            drop_sentinels=not parameters.get("keep_sentinels", False),
-        )
-    except InputError as error:
-        return _Sky(problem=f"spec-z file unusable: {error}")
-    cleaned = catalog.frame
-    file_key = file_roles["id"] if "id" in roles else SPECZ_ROW_COLUMN
-    product_keys = _decoded(content.frame[key_column].dropna()).unique()
-    matched = _decoded(cleaned[file_key]).isin(product_keys).to_numpy()
-    ra = cleaned[file_roles["ra"]].to_numpy(dtype=np.float64)
-    dec = cleaned[file_roles["dec"]].to_numpy(dtype=np.float64)
-    return _Sky(ra=ra, dec=dec, matched=matched)
-
-
-def _decoded(keys: Any) -> Any:
-    """Keys with bytes decoded: FITS files give bytes where other formats give str."""
-    if keys.dtype == object and len(keys) and isinstance(keys.iloc[0], bytes):
-        return keys.str.decode("utf-8")
-    return keys
-
-
-def _file_column(product_column: str, file_columns: list[str]) -> str:
-    """The spec-z file's name for a product column (undoing ``_specz`` renames)."""
-    name = product_column
-    while name not in file_columns and name.endswith(SPECZ_SUFFIX):
-        name = name[: -len(SPECZ_SUFFIX)]
-    if name not in file_columns:
-        raise InputError(
-            f"column {product_column!r} of the product is not in the spec-z file "
-            f"(columns: {', '.join(map(str, file_columns))}); the file may have changed"
-        )
-    return name
-
-
-def _data_path(product: ProductRecord) -> Path:
-    if product.status != "done":
-        reason = f" ({product.message})" if product.message else ""
-        advice = ("wait for it to finish" if product.status == "running"
-                  else f"run it again, e.g. `tsmaker run --like {product.full_name}`")
-        raise ProductError(
-            f"product {product.full_name} is {product.status}{reason}, not done; only a "
-            f"finished product can be plotted: {advice}"
-        )
-    if not product.files:
-        raise ProductError(f"product {product.full_name} has no files recorded; run it again")
-    data_path = Path(product.files[0])
-    if not data_path.exists():
-        raise ProductError(
-            f"data file {str(data_path)!r} of product {product.full_name} is missing; it was "
-            "moved or deleted: run the product again, or remove it with `tsmaker products rm`"
-        )
-    return data_path
-
-
 # ------------------------------------------------------------------- drawing
 
 
-def _draw(product: ProductRecord, content: _ProductContent, sky: _Sky) -> Any:
+def save_png(figure: Figure, target: Path) -> Path:
+    """Write the figure as a PNG, atomically; return ``target``."""
+    with atomic.atomic_path(Path(target)) as temporary:
+        # format is explicit because the temporary name does not end in .png
+        figure.savefig(temporary, format="png", dpi=_DPI)
+    return Path(target)
+
+
+def draw_overview(product: ProductRecord, content: ProductContent, sky: Sky) -> Figure:
+    """The four-panel overview of the module docstring, on a fresh Agg figure."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -264,7 +164,7 @@ def _draw(product: ProductRecord, content: _ProductContent, sky: _Sky) -> Any:
     return figure
 
 
-def _draw_redshift(axes: Any, content: _ProductContent) -> None:
+def _draw_redshift(axes: Axes, content: ProductContent) -> None:
     import numpy as np
 
     axes.set_title("Redshift of matched spec-z (nearest match)")
@@ -281,12 +181,12 @@ def _draw_redshift(axes: Any, content: _ProductContent) -> None:
     axes.set_ylabel("spec-z")
 
 
-def _draw_magnitudes(axes: Any, content: _ProductContent, parameters: dict) -> None:
+def _draw_magnitudes(axes: Axes, content: ProductContent, parameters: dict) -> None:
     import numpy as np
 
     from tsmaker.science.photometry import flux_to_mag
 
-    dered = parameters.get("dust", "none") != "none"
+    dered = is_dereddened(parameters)
     axes.set_title("Magnitudes" + (" (dereddened)" if dered else "")
                    + (", from fluxes" if content.magnitudes_from_flux else ""))
     if not content.bands:
@@ -316,7 +216,7 @@ def _draw_magnitudes(axes: Any, content: _ProductContent, parameters: dict) -> N
     axes.legend(fontsize="small")
 
 
-def _draw_distances(axes: Any, content: _ProductContent) -> None:
+def _draw_distances(axes: Axes, content: ProductContent) -> None:
     import numpy as np
 
     axes.set_title("Match distance")
@@ -343,7 +243,7 @@ def _draw_distances(axes: Any, content: _ProductContent) -> None:
     axes.legend(fontsize="small")
 
 
-def _draw_sky(axes: Any, sky: _Sky) -> None:
+def _draw_sky(axes: Axes, sky: Sky) -> None:
     import numpy as np
 
     axes.set_title("Spec-z on the sky")
@@ -403,7 +303,7 @@ def _finite(values: Any) -> Any:
     return values[np.isfinite(values)]
 
 
-def _note(axes: Any, text: str) -> None:
+def _note(axes: Axes, text: str) -> None:
     axes.text(0.5, 0.5, text, ha="center", va="center", wrap=True, transform=axes.transAxes)
     axes.set_xticks([])
     axes.set_yticks([])

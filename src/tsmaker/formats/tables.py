@@ -1,110 +1,173 @@
-"""Reading a product's data file, in any format tsmaker writes, into pandas.
+"""Reading tables into pandas: spec-z files as users bring them, products as tsmaker writes them.
 
-:func:`read_product_table` reads Parquet, CSV, FITS, HDF5 or a HATS folder as written
-by :mod:`tsmaker.formats` (HDF5 strings decoded from UTF-8, ``<name>.mask`` fields as
-missing values); :func:`product_columns` lists the columns from the header or schema
-alone. Each reader is imported only when its format is read.
+One reader per format, chosen from the file name (:func:`table_format`): Parquet, CSV
+(or TSV), FITS (the first table extension; column units kept in ``frame.attrs["units"]``),
+HDF5 (tsmaker's ``training_set`` dataset or the first table in the file, strings
+decoded from UTF-8, ``<name>.mask`` fields as missing values, or a pandas/PyTables
+table) and HATS folders (with LSDB). Each reader is imported only when its format is
+read. The same readers serve both kinds of table; only the messages differ
+(:data:`REDSHIFT_TABLE`, :data:`PRODUCT_TABLE`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tsmaker.errors import ProductError
-from tsmaker.inputs.redshift import format_from_suffix
-from tsmaker.formats.hdf5 import DATASET_PATH, MASK_SUFFIX
+from tsmaker.errors import InputError, ProductError, TsmakerError, first_line
+from tsmaker.formats.hdf5 import DATASET_PATH as HDF5_DATASET
+from tsmaker.formats.hdf5 import MASK_SUFFIX as HDF5_MASK_SUFFIX
 
 if TYPE_CHECKING:
     import pandas as pd
 
+SUFFIXES_BY_FORMAT: dict[str, tuple[str, ...]] = {
+    "parquet": (".parquet", ".parq", ".pq"),
+    "csv": (".csv", ".csv.gz", ".txt", ".tsv"),
+    "fits": (".fits", ".fit", ".fits.gz", ".fz"),
+    "hdf5": (".hdf5", ".h5", ".hdf"),
+}
 
-def read_product_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read a product data file into a pandas DataFrame.
+
+@dataclass(frozen=True)
+class TableKind:
+    """What a table is to the user, for the messages about it."""
+
+    label: str
+    """What it is called where it is missing: ``"redshift file"``, ``"product file"``."""
+    noun: str
+    """What it is called where it is unreadable: ``"file"``, ``"product file"``."""
+    error: type[TsmakerError]
+    """The error raised about it."""
+    folder_hint: str
+    """What to give instead of a folder that is not HATS."""
+    suffix_hint: str
+    """The file names that are understood."""
+    read_hint: str
+    """What to do about a file that cannot be read."""
+
+
+REDSHIFT_TABLE = TableKind(
+    "redshift file", "file", InputError,
+    "give a Parquet, CSV, FITS or HDF5 file or a HATS folder",
+    "use a file ending in .parquet, .csv, .fits or .hdf5",
+    "check that the file is complete and in that format",
+)
+PRODUCT_TABLE = TableKind(
+    "product file", "product file", ProductError,
+    "point at the product's data file",
+    "expected .parquet, .csv, .fits, .hdf5 or a .hats folder",
+    "check that the file is complete (rerun the product if it was cut short)",
+)
+
+
+def format_from_suffix(path: Path) -> str | None:
+    """The table format a file name ends in (``SUFFIXES_BY_FORMAT``), or None.
+
+    Examples
+    --------
+    >>> format_from_suffix(Path("specz.FITS.gz")), format_from_suffix(Path("notes.doc"))
+    ('fits', None)
+    """
+    name = path.name.lower()
+    for format_name, suffixes in SUFFIXES_BY_FORMAT.items():
+        if name.endswith(suffixes):
+            return format_name
+    return None
+
+
+def table_format(path: Path, kind: TableKind = REDSHIFT_TABLE) -> str:
+    """The format of a table: ``parquet``, ``csv``, ``fits``, ``hdf5`` or ``hats``.
+
+    Raises
+    ------
+    TsmakerError
+        Of ``kind``: the path does not exist, is a folder but not HATS, or its name
+        tells no format.
+    """
+    if not path.exists():
+        raise kind.error(f"{kind.label} {str(path)!r} does not exist; check the path")
+    if path.is_dir():
+        if (path / "hats.properties").exists() or (path / "collection.properties").exists():
+            return "hats"
+        raise kind.error(
+            f"{str(path)!r} is a folder but not a HATS catalog (no hats.properties); "
+            f"{kind.folder_hint}"
+        )
+    format_name = format_from_suffix(path)
+    if format_name is not None:
+        return format_name
+    what = "" if kind.noun == "file" else f"{kind.noun} "
+    raise kind.error(
+        f"cannot tell the format of {what}{str(path)!r} from its name; {kind.suffix_hint}"
+    )
+
+
+def read_table(
+    path: Path, columns: list[str] | None = None, *, kind: TableKind = REDSHIFT_TABLE
+) -> pd.DataFrame:
+    """Read a table file into a pandas DataFrame with a fresh 0-based index.
 
     Parameters
     ----------
     path : pathlib.Path
-        A ``.parquet``, ``.csv``, ``.fits`` or ``.hdf5`` file, or a HATS folder, as
-        written by tsmaker.
+        A Parquet, CSV, FITS or HDF5 file, or a HATS folder.
     columns : list of str, optional
         Read only these columns, in this order; default all of them.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per product row, with a fresh 0-based index. HDF5 strings are
-        decoded from UTF-8 and HDF5 ``<name>.mask`` fields become missing values
-        of a nullable column.
+    kind : TableKind
+        What the table is, for the messages.
 
     Raises
     ------
-    ProductError
-        If the file is missing, its format is unknown, a requested column does not
-        exist, or the file cannot be read.
+    TsmakerError
+        Of ``kind``: a missing file, an unknown format, a requested column that does
+        not exist, or a file that cannot be read.
     """
     path = Path(path)
-    format_name = _product_format(path)
+    format_name = table_format(path, kind)
     if columns is not None:
-        available = product_columns(path)
+        available = table_columns(path, kind)
         missing = [name for name in columns if name not in available]
         if missing:
-            raise ProductError(
-                f"product file {str(path)!r} has no column {', '.join(map(repr, missing))}; "
+            raise kind.error(
+                f"{kind.label} {str(path)!r} has no column {', '.join(map(repr, missing))}; "
                 f"its columns are: {', '.join(available)}"
             )
     try:
-        frame = _READERS[format_name](path, columns)
-    except ProductError:
+        frame = _READERS[format_name](path, columns, kind)
+    except TsmakerError:
         raise
     except Exception as error:
-        raise ProductError(
-            f"cannot read {format_name} product file {str(path)!r}: {_first_line(error)}; "
-            "check that the file is complete (rerun the product if it was cut short)"
+        raise kind.error(
+            f"cannot read {format_name} {kind.noun} {str(path)!r}: {first_line(error)}; "
+            f"{kind.read_hint}"
         ) from error
+    index_columns = [name for name in frame.columns if str(name).startswith("__index_level_")]
+    if index_columns:
+        frame = frame.drop(columns=index_columns)
     if columns is not None:
         frame = frame[list(columns)]
     return frame.reset_index(drop=True)
 
 
-def product_columns(path: Path) -> list[str]:
-    """The column names of a product data file, read from its header or schema only.
-
-    Raises
-    ------
-    ProductError
-        If the file is missing, its format is unknown or its header cannot be read.
-    """
+def table_columns(path: Path, kind: TableKind = PRODUCT_TABLE) -> list[str]:
+    """The column names of a table file, read from its header or schema only."""
     path = Path(path)
-    format_name = _product_format(path)
+    format_name = table_format(path, kind)
     try:
-        return _column_names(path, format_name)
+        return _column_names(path, format_name, kind)
+    except TsmakerError:
+        raise
     except Exception as error:
-        raise ProductError(
-            f"cannot read the columns of {format_name} product file {str(path)!r}: "
-            f"{_first_line(error)}; check that the file is complete"
+        raise kind.error(
+            f"cannot read the columns of {format_name} {kind.noun} {str(path)!r}: "
+            f"{first_line(error)}; check that the file is complete"
         ) from error
 
 
-def _product_format(path: Path) -> str:
-    if not path.exists():
-        raise ProductError(f"product file {str(path)!r} does not exist; check the path")
-    if path.is_dir():
-        if (path / "hats.properties").exists():
-            return "hats"
-        raise ProductError(
-            f"{str(path)!r} is a folder but not a HATS catalog (no hats.properties)"
-        )
-    format_name = format_from_suffix(path)
-    if format_name is not None:
-        return format_name
-    raise ProductError(
-        f"cannot tell the format of product file {str(path)!r} from its name; expected "
-        ".parquet, .csv, .fits, .hdf5 or a .hats folder"
-    )
-
-
-def _column_names(path: Path, format_name: str) -> list[str]:
+def _column_names(path: Path, format_name: str, kind: TableKind) -> list[str]:
     if format_name == "parquet":
         import pyarrow.parquet as pq
 
@@ -113,68 +176,152 @@ def _column_names(path: Path, format_name: str) -> list[str]:
     if format_name == "csv":
         import pandas as pd
 
-        return [str(name) for name in pd.read_csv(path, nrows=0).columns]
+        return [str(name) for name in pd.read_csv(path, nrows=0, **_csv_options(path)).columns]
     if format_name == "fits":
         from astropy.io import fits
 
         with fits.open(path, memmap=True) as hdus:
-            return list(hdus[_fits_table_index(path, hdus)].columns.names)
+            return list(hdus[_fits_table_index(path, hdus, kind)].columns.names)
     if format_name == "hdf5":
         import h5py
 
         with h5py.File(path, "r") as handle:
-            names = _hdf5_dataset(path, handle).dtype.names or ()
-        return [name for name in names if not name.endswith(MASK_SUFFIX)]
+            dataset = _hdf5_table(path, handle, kind)
+            if dataset is None:
+                import pandas as pd
+
+                return [str(name) for name in pd.read_hdf(path, stop=0).columns]
+            names = dataset.dtype.names or ()
+        return [name for name in names if not name.endswith(HDF5_MASK_SUFFIX)]
     import lsdb
 
     return [str(name) for name in lsdb.open_catalog(path).all_columns]
 
 
-def _read_parquet(path: Path, columns: list[str] | None) -> Any:
+def _read_parquet(path: Path, columns: list[str] | None, kind: TableKind) -> Any:
     import pandas as pd
 
-    frame = pd.read_parquet(path, columns=columns)
-    return frame.drop(columns=[c for c in frame.columns if str(c).startswith("__index_level_")])
+    return pd.read_parquet(path, columns=columns)
 
 
-def _read_csv(path: Path, columns: list[str] | None) -> Any:
+def _csv_options(path: Path) -> dict[str, Any]:
+    """Separator by file name, and the comment lines (``#``) that head the file skipped."""
+    import gzip
+
+    opener: Callable[..., Any] = gzip.open if path.name.lower().endswith(".gz") else open
+    comment_lines = 0
+    with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if not line.startswith("#"):
+                break
+            comment_lines += 1
+    separator = "\t" if path.name.lower().endswith(".tsv") else ","
+    return {"sep": separator, "skiprows": comment_lines}
+
+
+def _read_csv(path: Path, columns: list[str] | None, kind: TableKind) -> Any:
     import pandas as pd
 
-    return pd.read_csv(path, usecols=columns)
+    _refuse_binary_text(path, kind)
+    return pd.read_csv(path, usecols=columns, **_csv_options(path))
 
 
-def _read_fits(path: Path, columns: list[str] | None) -> Any:
+def _refuse_binary_text(path: Path, kind: TableKind) -> None:
+    """Refuse a "CSV" file that holds binary data before pandas turns it into odd columns.
+
+    Without this, garbage bytes parse as one column with an unprintable name, and the
+    user is told that no RA column was found instead of that the file is not text.
+    """
+    import gzip
+
+    opener: Callable[..., Any] = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        sample = handle.read(1 << 16)
+    control = sum(1 for byte in sample if byte < 32 and byte not in b"\t\n\r")
+    if b"\x00" in sample or control > max(8, len(sample) // 100):
+        raise kind.error(
+            f"{str(path)!r} is not a text CSV file (it holds binary bytes such as NUL or "
+            "control characters); give a comma-separated text file, or a Parquet, FITS "
+            "or HDF5 file with the matching extension"
+        )
+
+
+def _read_fits(path: Path, columns: list[str] | None, kind: TableKind) -> Any:
     from astropy.io import fits
     from astropy.table import Table
 
     with fits.open(path, memmap=True) as hdus:
-        index = _fits_table_index(path, hdus)
+        index = _fits_table_index(path, hdus, kind)
     table = Table.read(path, hdu=index, memmap=True, character_as_bytes=False)
     if columns is not None:
         table = table[columns]
-    return table.to_pandas()
+    units = {name: str(table[name].unit) for name in table.colnames if table[name].unit}
+    multidimensional = [name for name in table.colnames if len(table[name].shape) > 1]
+    table.remove_columns(multidimensional)
+    frame = table.to_pandas()
+    frame.attrs["units"] = units
+    return frame
 
 
-def _read_hdf5(path: Path, columns: list[str] | None) -> Any:
+def _fits_table_index(path: Path, hdus: Any, kind: TableKind) -> int:
+    from astropy.io import fits
+
+    for index, hdu in enumerate(hdus):
+        if isinstance(hdu, fits.BinTableHDU | fits.TableHDU):
+            return index
+    raise kind.error(
+        f"FITS {kind.noun} {str(path)!r} has no table extension (only images); "
+        "give a FITS binary table"
+    )
+
+
+def _hdf5_table(path: Path, handle: Any, kind: TableKind) -> Any:
+    """Tsmaker's ``training_set`` dataset, else the first table (compound dataset), else None.
+
+    None means a pandas/PyTables file (which stores its table differently); a product
+    file must hold a table.
+    """
+    import h5py
+
+    if HDF5_DATASET in handle and handle[HDF5_DATASET].dtype.names:
+        return handle[HDF5_DATASET]
+    tables: list[str] = []
+    handle.visititems(
+        lambda name, item: tables.append(name)
+        if isinstance(item, h5py.Dataset) and item.dtype.names else None
+    )
+    if tables:
+        return handle[tables[0]]
+    if kind is PRODUCT_TABLE:
+        raise kind.error(
+            f"HDF5 {kind.noun} {str(path)!r} has no {HDF5_DATASET!r} dataset; "
+            "it was not written by tsmaker"
+        )
+    return None
+
+
+def _read_hdf5(path: Path, columns: list[str] | None, kind: TableKind) -> Any:
     import h5py
     import numpy as np
     import pandas as pd
 
     with h5py.File(path, "r") as handle:
-        dataset = _hdf5_dataset(path, handle)
+        dataset = _hdf5_table(path, handle, kind)
+        if dataset is None:
+            return pd.read_hdf(path, columns=columns)
         fields = dataset.dtype.names or ()
         names = list(columns) if columns is not None else [
-            name for name in fields if not name.endswith(MASK_SUFFIX)
+            name for name in fields if not name.endswith(HDF5_MASK_SUFFIX)
         ]
-        masks = [name + MASK_SUFFIX for name in names if name + MASK_SUFFIX in fields]
+        masks = [name + HDF5_MASK_SUFFIX for name in names if name + HDF5_MASK_SUFFIX in fields]
         rows = dataset.fields(names + masks)[()] if names else np.empty(dataset.shape[0])
     data: dict[str, Any] = {}
     for name in names:
         values = rows[name]
         if values.dtype.kind == "S":
             values = pd.Series(values).str.decode("utf-8").to_numpy(dtype=object)
-        if name + MASK_SUFFIX in masks:
-            mask = np.asarray(rows[name + MASK_SUFFIX], dtype=bool)
+        if name + HDF5_MASK_SUFFIX in masks:
+            mask = np.asarray(rows[name + HDF5_MASK_SUFFIX], dtype=bool)
             if values.dtype.kind == "b":
                 values = pd.arrays.BooleanArray(values, mask)
             else:
@@ -183,14 +330,14 @@ def _read_hdf5(path: Path, columns: list[str] | None) -> Any:
     return pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
 
 
-def _read_hats(path: Path, columns: list[str] | None) -> Any:
+def _read_hats(path: Path, columns: list[str] | None, kind: TableKind) -> Any:
     import lsdb
     import pandas as pd
 
     return pd.DataFrame(lsdb.open_catalog(path, columns=columns).compute(progress_bar=False))
 
 
-_READERS = {
+_READERS: dict[str, Callable[[Path, list[str] | None, TableKind], Any]] = {
     "parquet": _read_parquet,
     "csv": _read_csv,
     "fits": _read_fits,
@@ -199,24 +346,15 @@ _READERS = {
 }
 
 
-def _fits_table_index(path: Path, hdus: Any) -> int:
-    from astropy.io import fits
+def read_product_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a product data file (any format tsmaker writes) into a DataFrame.
 
-    for index, hdu in enumerate(hdus):
-        if isinstance(hdu, fits.BinTableHDU | fits.TableHDU):
-            return index
-    raise ProductError(f"FITS product file {str(path)!r} has no table extension")
-
-
-def _hdf5_dataset(path: Path, handle: Any) -> Any:
-    if DATASET_PATH not in handle:
-        raise ProductError(
-            f"HDF5 product file {str(path)!r} has no {DATASET_PATH!r} dataset; "
-            "it was not written by tsmaker"
-        )
-    return handle[DATASET_PATH]
+    HDF5 strings are decoded from UTF-8 and ``<name>.mask`` fields become missing
+    values of a nullable column; see :func:`read_table`.
+    """
+    return read_table(path, columns, kind=PRODUCT_TABLE)
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+def product_columns(path: Path) -> list[str]:
+    """The column names of a product data file, from its header or schema only."""
+    return table_columns(path, PRODUCT_TABLE)

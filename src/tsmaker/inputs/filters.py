@@ -12,7 +12,7 @@ import operator
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from tsmaker.errors import InputError
+from tsmaker.parameters import parameter_error
 
 _COMPARISONS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Eq: operator.eq,
@@ -46,19 +46,22 @@ def parse_where(expression: str, columns: Iterable[str]) -> ast.Expression:
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as error:
-        raise InputError(
-            f"--where {expression!r} is not a valid expression ({error.msg}); "
+        raise parameter_error(
+            "where",
+            f"{{name}} {expression!r} is not a valid expression ({error.msg}); "
             'write it like "z_flag >= 3 and z > 0"'
         ) from None
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id not in known:
-            raise InputError(
-                f"--where {expression!r} names unknown column {node.id!r}; "
+            raise parameter_error(
+                "where",
+                f"{{name}} {expression!r} names unknown column {node.id!r}; "
                 f"columns are: {', '.join(sorted(known))}"
             )
         if not isinstance(node, _ALLOWED_NODES):
-            raise InputError(
-                f"--where {expression!r} uses {type(node).__name__}, which filters do "
+            raise parameter_error(
+                "where",
+                f"{{name}} {expression!r} uses {type(node).__name__}, which filters do "
                 "not allow; use column names, numbers, comparisons, and/or/not"
             )
     return tree
@@ -91,8 +94,9 @@ def evaluate_where(expression: str, frame: Any) -> Any:
     if mask.shape == ():
         mask = np.full(len(frame), bool(mask))
     if mask.dtype != bool:
-        raise InputError(
-            f"--where {expression!r} does not give True/False per row; "
+        raise parameter_error(
+            "where",
+            f"{{name}} {expression!r} does not give True/False per row; "
             "compare columns with values, e.g. \"z > 0\""
         )
     return mask
@@ -133,13 +137,16 @@ def _evaluate(node: ast.AST, frame: Any, expression: str) -> Any:
                 return _ARITHMETIC[type(node.op)](left, right)
         except (ArithmeticError, TypeError) as error:
             # e.g. 1 / 0 between constants, or a number added to a text column
-            raise InputError(
-                f"--where {expression!r}: cannot compute {ast.unparse(node)!r} ({error}); "
+            raise parameter_error(
+                "where",
+                f"{{name}} {expression!r}: cannot compute {ast.unparse(node)!r} ({error}); "
                 "use arithmetic on numeric columns only"
             ) from None
     if isinstance(node, ast.Compare):
         return _compare(node, frame, expression)
-    raise InputError(f"--where {expression!r}: unsupported construct {type(node).__name__}")
+    raise parameter_error(
+        "where", f"{{name}} {expression!r}: unsupported construct {type(node).__name__}"
+    )
 
 
 def _compare(node: ast.Compare, frame: Any, expression: str) -> Any:
@@ -151,8 +158,9 @@ def _compare(node: ast.Compare, frame: Any, expression: str) -> Any:
         right = _evaluate(comparator, frame, expression)
         if isinstance(op, ast.In | ast.NotIn):
             if not isinstance(right, list):
-                raise InputError(
-                    f"--where {expression!r}: 'in' needs a list, e.g. z_flag in [3, 4]"
+                raise parameter_error(
+                    "where",
+                    f"{{name}} {expression!r}: 'in' needs a list, e.g. z_flag in [3, 4]"
                 )
             step = np.isin(left, right)
             if isinstance(op, ast.NotIn):
@@ -162,8 +170,9 @@ def _compare(node: ast.Compare, frame: Any, expression: str) -> Any:
                 with np.errstate(invalid="ignore"):
                     step = np.asarray(_COMPARISONS[type(op)](left, right))
             except TypeError as error:
-                raise InputError(
-                    f"--where {expression!r} compares values of different kinds ({error}); "
+                raise parameter_error(
+                    "where",
+                    f"{{name}} {expression!r} compares values of different kinds ({error}); "
                     "quote strings and compare numbers with numbers"
                 ) from None
             if step.dtype == object:
@@ -178,8 +187,9 @@ def _as_mask(value: Any, expression: str) -> Any:
 
     mask = np.asarray(value)
     if mask.dtype != bool:
-        raise InputError(
-            f"--where {expression!r} combines values that are not True/False with and/or; "
+        raise parameter_error(
+            "where",
+            f"{{name}} {expression!r} combines values that are not True/False with and/or; "
             "put a comparison on each side, e.g. \"z > 0 and z_flag >= 3\""
         )
     return mask

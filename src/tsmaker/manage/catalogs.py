@@ -1,30 +1,33 @@
-"""Managing the registry's entries: list, show and add catalogs; remove products.
+"""The catalogs the registry knows: list, show, add, remove, and an object catalog's flux types.
 
-Each function returns plain JSON-safe data for the CLI to render.
+Each function takes an open registry (or opens the default one) and returns plain
+JSON-safe data for the front ends to render.
 """
 
+from __future__ import annotations
+
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tsmaker.inputs.profiles import BUILTIN_OBJECT_CATALOGS, PROFILES, get_profile
 from tsmaker.errors import CatalogError, InputError
+from tsmaker.inputs.builtin import BUILTIN_CATALOGS, provide, registration_hint
+from tsmaker.inputs.profiles import PROFILES, ObjectProfile, get_profile
+from tsmaker.registry import using_registry
+
+if TYPE_CHECKING:
+    from tsmaker.registry import CatalogRecord, Registry
 
 
-def _registry() -> Any:
-    from tsmaker.registry.database import Registry
-
-    return Registry.open_default()
-
-
-def list_catalogs() -> list[dict[str, Any]]:
+def list_catalogs(registry: Registry | None = None) -> list[dict[str, Any]]:
     """Registered catalogs, plus the built-in names not registered yet.
 
-    Each row: name, kind, profile, location, rows (where known), reachable (now).
+    Each row: id, name, kind, profile, location, rows (where known), reachable (now),
+    description.
     """
-    from tsmaker.inputs.profiles import is_reachable
+    from tsmaker.inputs.object_catalog import is_reachable
 
-    with _registry() as registry:
-        records = registry.list_catalogs()
+    with using_registry(registry) as opened:
+        records = opened.list_catalogs()
     rows = []
     for record in records:
         rows.append({
@@ -33,50 +36,45 @@ def list_catalogs() -> list[dict[str, Any]]:
             "reachable": is_reachable(record.location), "description": record.description,
         })
     registered = {record.name for record in records}
-    for name, profile in BUILTIN_OBJECT_CATALOGS.items():
-        if name in registered:
+    for builtin in BUILTIN_CATALOGS.values():
+        if builtin.name in registered:
             continue
-        generated = name == "demo"
+        provided = builtin.provider is not None
         rows.append({
-            "id": None, "name": name, "kind": "object", "profile": profile,
-            "location": "generated on first use" if generated else "not registered",
-            "rows": None, "reachable": generated,
-            "description": "built-in offline demo (DP1-shaped)" if generated else
-            f"register with `tsmaker catalogs add-object {name} PATH --profile {profile}`",
-        })
-    if "demo-specz" not in registered:
-        rows.append({
-            "id": None, "name": "demo-specz", "kind": "redshift", "profile": None,
-            "location": "generated on first use", "rows": None, "reachable": True,
-            "description": "built-in demo spec-z catalog",
+            "id": None, "name": builtin.name, "kind": builtin.kind, "profile": builtin.profile,
+            "location": "generated on first use" if provided else "not registered",
+            "rows": None, "reachable": provided,
+            "description": builtin.description if provided else registration_hint(builtin),
         })
     return rows
 
 
-def show_catalog(reference: str) -> dict[str, Any]:
-    """One catalog's record, with its profile and extinction coefficients for object catalogs."""
-    with _registry() as registry:
-        record = registry.find_catalog(reference)
-        if record is None and reference in ("demo", "demo-specz"):
-            from tsmaker.demo.builtin import register_demo
+def find_catalog(reference: str, registry: Registry, kind: str | None = None
+                 ) -> CatalogRecord | None:
+    """A registered catalog, or a built-in one made available now; None when unknown."""
+    return registry.find_catalog(reference, kind=kind) or provide(reference, registry, kind)
 
-            demo_object, demo_specz = register_demo(registry)
-            record = demo_object if reference == "demo" else demo_specz
+
+def show_catalog(reference: str, registry: Registry | None = None) -> dict[str, Any]:
+    """One catalog's record, with its profile and flux types for object catalogs."""
+    with using_registry(registry) as opened:
+        record = find_catalog(reference, opened)
         if record is None:
-            if reference in BUILTIN_OBJECT_CATALOGS:
-                profile = get_profile(BUILTIN_OBJECT_CATALOGS[reference])
+            builtin = BUILTIN_CATALOGS.get(reference)
+            if builtin is not None and builtin.profile is not None:
                 return {
-                    "name": reference, "kind": "object", "location": None,
-                    "registered": False, **_profile_dict(profile),
+                    "name": reference, "kind": builtin.kind, "location": None,
+                    "registered": False, **profile_summary(get_profile(builtin.profile)),
                 }
-            record = registry.get_catalog(reference)
+            record = opened.get_catalog(reference)
     shown = record.to_dict()
     if record.kind == "object":
-        shown.update(_profile_dict(get_profile(record.profile or "generic")))
+        from tsmaker.inputs.object_catalog import read_object_catalog_info
+        from tsmaker.inputs.profiles import discover_flux_types
+
+        shown.update(profile_summary(get_profile(record.profile or "generic")))
         shown["flux_types"] = None
         try:
-            from tsmaker.inputs.profiles import discover_flux_types, read_object_catalog_info
-
             info = read_object_catalog_info(record.location)
             shown["flux_types"] = {k: "".join(v) for k, v in
                                    discover_flux_types(info.columns).items()}
@@ -86,7 +84,8 @@ def show_catalog(reference: str) -> dict[str, Any]:
     return shown
 
 
-def _profile_dict(profile: Any) -> dict[str, Any]:
+def profile_summary(profile: ObjectProfile) -> dict[str, Any]:
+    """What ``catalogs show`` says about a profile."""
     return {
         "profile": profile.name,
         "profile_description": profile.description,
@@ -98,28 +97,24 @@ def _profile_dict(profile: Any) -> dict[str, Any]:
     }
 
 
-def flux_types(reference: str) -> dict[str, list[str]]:
+def flux_types(reference: str, registry: Registry | None = None) -> dict[str, list[str]]:
     """Flux types (and their bands) in an object catalog's schema."""
-    from tsmaker.inputs.profiles import discover_flux_types, read_object_catalog_info
+    from tsmaker.inputs.object_catalog import read_object_catalog_info
+    from tsmaker.inputs.profiles import discover_flux_types
+    from tsmaker.inputs.resolve import resolve_object_catalog
 
-    location = _object_location(reference)
+    with using_registry(registry) as opened:
+        location = resolve_object_catalog(reference, opened).location
     info = read_object_catalog_info(location)
     return {key: list(value) for key, value in discover_flux_types(info.columns).items()}
 
 
-def _object_location(reference: str) -> str:
-    with _registry() as registry:
-        from tsmaker.inputs.resolve import resolve_object_catalog
-
-        location, _ = resolve_object_catalog(reference, registry)
-    return location
-
-
 def add_object_catalog(
-    name: str, location: str, *, profile: str = "generic", description: str = ""
+    name: str, location: str, *, profile: str = "generic", description: str = "",
+    registry: Registry | None = None,
 ) -> dict[str, Any]:
     """Register a HATS object catalog or collection after reading its metadata."""
-    from tsmaker.inputs.profiles import read_object_catalog_info
+    from tsmaker.inputs.object_catalog import read_object_catalog_info
 
     get_profile(profile)
     if "://" not in location:
@@ -128,8 +123,8 @@ def add_object_catalog(
             raise CatalogError(f"object catalog path {location!r} does not exist; check it")
         location = str(path.resolve())
     info = read_object_catalog_info(location)
-    with _registry() as registry:
-        record = registry.add_catalog(
+    with using_registry(registry) as opened:
+        record = opened.add_catalog(
             kind="object", name=name, location=location, profile=profile,
             description=description or PROFILES[profile].description,
             row_count=info.total_rows, fingerprint=info.fingerprint,
@@ -139,18 +134,20 @@ def add_object_catalog(
 
 
 def add_redshift_catalog(
-    name: str, path: Path, overrides: dict[str, str | None], *, description: str = ""
+    name: str, path: Path, overrides: dict[str, str | None], *, description: str = "",
+    registry: Registry | None = None,
 ) -> dict[str, Any]:
     """Register a redshift catalog: read it, detect its columns, count its rows."""
-    from tsmaker.inputs.redshift import detect_columns, read_table
+    from tsmaker.formats.tables import read_table
+    from tsmaker.inputs.redshift import detect_columns
 
-    path = path.expanduser()
+    path = Path(path).expanduser()
     frame = read_table(path)
     if frame.empty:
         raise InputError(f"redshift catalog {str(path)!r} has no rows; give a non-empty catalog")
     roles = detect_columns(list(frame.columns), overrides)
-    with _registry() as registry:
-        record = registry.add_catalog(
+    with using_registry(registry) as opened:
+        record = opened.add_catalog(
             kind="redshift", name=name, location=str(path.resolve()), columns=roles,
             description=description, row_count=len(frame),
             fingerprint={"size_bytes": path.stat().st_size} if path.is_file() else {},
@@ -158,23 +155,7 @@ def add_redshift_catalog(
     return record.to_dict()
 
 
-def remove_product(reference: str, *, force: bool = False) -> dict[str, Any]:
-    """Delete a product's files, then its record."""
-    import shutil
-
-    with _registry() as registry:
-        product = registry.get_product(reference)
-        if product.status == "running" and not force:
-            from tsmaker.errors import ProductError
-
-            raise ProductError(
-                f"product {product.full_name} is still running; wait for it, or add --force"
-            )
-        for name in product.files:
-            path = Path(name)
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
-        removed = registry.remove_product(product.id, force=True)
-    return removed.to_dict()
+def remove_catalog(reference: str, registry: Registry | None = None) -> dict[str, Any]:
+    """Forget a registered catalog (its files are not touched); its last record."""
+    with using_registry(registry) as opened:
+        return opened.remove_catalog(reference).to_dict()

@@ -15,67 +15,48 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tsmaker.errors import CatalogError, InputError
-
-MATCH_DISTANCE_COLUMN = "match_distance_arcsec"
-MATCH_RANK_COLUMN = "match_rank"
-SPECZ_SUFFIX = "_specz"
-HEALPIX_COLUMN = "_healpix_29"
+from tsmaker.errors import CatalogError
+from tsmaker.parameters import parameter_error
 
 
 @dataclass(frozen=True)
 class MatchParameters:
-    """How spec-z are paired with objects."""
+    """How spec-z are paired with objects (validated with the run's parameters)."""
 
     radius_arcsec: float = 1.0
     """Largest angular separation of a match, in arcseconds."""
     n_neighbors: int = 1
     """Keep up to this many nearest objects per spec-z."""
 
-    def validate(self, margin_threshold_arcsec: float | None, location: str) -> None:
-        """Refuse values that cannot give a correct answer, before any data is read.
 
-        A radius larger than the object catalog's margin would silently lose matches
-        across partition edges, so it is refused.
-        """
-        if not self.radius_arcsec > 0:
-            raise InputError(
-                f"--radius {self.radius_arcsec} must be greater than 0 arcsec; "
-                "use e.g. --radius 1.0"
-            )
-        if self.n_neighbors < 1:
-            raise InputError(f"--neighbors {self.n_neighbors} must be at least 1")
-        if margin_threshold_arcsec is None:
-            raise CatalogError(
-                f"object catalog {location!r} has no margin cache, so matches across "
-                "partition edges would be lost; open a HATS collection with a margin, or "
-                "build one with hats-import (margin_threshold >= your radius)"
-            )
-        if self.radius_arcsec > margin_threshold_arcsec:
-            raise InputError(
-                f"--radius {self.radius_arcsec} arcsec is larger than the object catalog's "
-                f"margin ({margin_threshold_arcsec:g} arcsec), which would lose matches "
-                f"across partition edges; use --radius <= {margin_threshold_arcsec:g} or "
-                "build a wider margin with hats-import"
-            )
+def check_margin(radius_arcsec: float, margin_threshold_arcsec: float | None,
+                 location: str) -> None:
+    """Refuse a radius the object catalog's margin cannot serve, before any data is read.
 
+    A radius larger than the margin would silently lose matches across partition
+    edges, and a catalog without a margin would lose all of them.
 
-def reserved_redshift_renames(
-    redshift_columns: Sequence[str], taken_names: set[str]
-) -> dict[str, str]:
-    """Renames that give a redshift column the ``_specz`` suffix where its name is taken.
-
-    ``taken_names`` holds the object columns read and the columns tsmaker adds.
+    Raises
+    ------
+    CatalogError
+        The catalog has no margin cache.
+    ParameterError
+        The radius is larger than the margin.
     """
-    renames = {}
-    existing = set(redshift_columns)
-    for name in redshift_columns:
-        if name in taken_names:
-            new_name = f"{name}{SPECZ_SUFFIX}"
-            while new_name in existing or new_name in taken_names:
-                new_name += SPECZ_SUFFIX
-            renames[name] = new_name
-    return renames
+    if margin_threshold_arcsec is None:
+        raise CatalogError(
+            f"object catalog {location!r} has no margin cache, so matches across "
+            "partition edges would be lost; open a HATS collection with a margin, or "
+            "build one with hats-import (margin_threshold >= your radius)"
+        )
+    if radius_arcsec > margin_threshold_arcsec:
+        raise parameter_error(
+            "radius_arcsec",
+            f"{{name}} {radius_arcsec} arcsec is larger than the object catalog's margin "
+            f"({margin_threshold_arcsec:g} arcsec), which would lose matches across "
+            f"partition edges; use {{name}} <= {margin_threshold_arcsec:g} or build a wider "
+            "margin with hats-import",
+        )
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ beyond the footprint's edge but within the radius of a partition get tasks of th
 
 from typing import Any
 
-from tsmaker.matching.crossmatch import HEALPIX_COLUMN, PixelMatch
+from tsmaker.columns import HEALPIX_COLUMN
+from tsmaker.matching.crossmatch import PixelMatch
 from tsmaker.matching.healpix import healpix29, lonlat_to_healpix
 from tsmaker.matching.sphere import cell_order, offset_positions
 

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from tsmaker.matching.crossmatch import MATCH_DISTANCE_COLUMN
+from tsmaker.columns import MATCH_DISTANCE_COLUMN
 
 
 def match_order(healpix: Any, keys: Any, distance_arcsec: Any, object_ids: Any = None) -> Any:

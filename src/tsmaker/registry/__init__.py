@@ -3,7 +3,7 @@
 Nothing outside this package speaks SQL.
 """
 
-from tsmaker.registry.database import Registry
+from tsmaker.registry.database import Registry, using_registry
 from tsmaker.registry.records import CatalogRecord, ProductRecord
 
-__all__ = ["CatalogRecord", "ProductRecord", "Registry"]
+__all__ = ["CatalogRecord", "ProductRecord", "Registry", "using_registry"]

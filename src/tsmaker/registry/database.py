@@ -16,12 +16,13 @@ import os
 import re
 import socket
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
 
 from tsmaker import settings
-from tsmaker.errors import CatalogError, InputError, ProductError
+from tsmaker.errors import CatalogError, InputError, ProductError, require_choice
 from tsmaker.registry.records import (
     CATALOG_KINDS,
     PRODUCT_STATUSES,
@@ -99,6 +100,7 @@ class Registry(SharedSQLiteFile):
         """Open the registry at ``settings.registry_path()``."""
         return cls(settings.registry_path())
 
+
     # ------------------------------------------------------------------ catalogs
 
     def add_catalog(
@@ -149,7 +151,7 @@ class Registry(SharedSQLiteFile):
         InputError
             Bad kind or name.
         """
-        _check_choice(kind, CATALOG_KINDS, "catalog kind")
+        require_choice(kind, CATALOG_KINDS, "catalog kind")
         if not name.strip() or name.strip().isdigit():
             raise InputError(
                 f"invalid catalog name {name!r}: use a non-empty name that is not only "
@@ -211,7 +213,7 @@ class Registry(SharedSQLiteFile):
             None when no catalog (of that kind) matches.
         """
         if kind is not None:
-            _check_choice(kind, CATALOG_KINDS, "catalog kind")
+            require_choice(kind, CATALOG_KINDS, "catalog kind")
         text = str(ref).strip()
         with self._transaction(write=False) as connection:
             row = connection.execute("SELECT * FROM catalogs WHERE name = ?", (text,)).fetchone()
@@ -254,7 +256,7 @@ class Registry(SharedSQLiteFile):
     def list_catalogs(self, kind: str | None = None) -> list[CatalogRecord]:
         """All catalogs (of one kind), sorted by name."""
         if kind is not None:
-            _check_choice(kind, CATALOG_KINDS, "catalog kind")
+            require_choice(kind, CATALOG_KINDS, "catalog kind")
         with self._transaction(write=False) as connection:
             rows = connection.execute(
                 "SELECT * FROM catalogs WHERE ? IS NULL OR kind = ? ORDER BY name, id",
@@ -385,7 +387,7 @@ class Registry(SharedSQLiteFile):
         InputError
             ``status`` is not "failed" or "interrupted".
         """
-        _check_choice(status, ("failed", "interrupted"), "failure status")
+        require_choice(status, ("failed", "interrupted"), "failure status")
         with self._transaction(write=True) as connection:
             _product_row_by_id(connection, product_id)
             connection.execute(
@@ -466,7 +468,7 @@ class Registry(SharedSQLiteFile):
     def list_products(self, status: str | None = None) -> list[ProductRecord]:
         """All products (with one status), newest first."""
         if status is not None:
-            _check_choice(status, PRODUCT_STATUSES, "product status")
+            require_choice(status, PRODUCT_STATUSES, "product status")
         with self._transaction(write=False) as connection:
             rows = connection.execute(
                 "SELECT * FROM products WHERE ? IS NULL OR status = ? ORDER BY id DESC",
@@ -536,6 +538,16 @@ class Registry(SharedSQLiteFile):
         return reaped_ids
 
 
+@contextmanager
+def using_registry(registry: Registry | None = None) -> Iterator[Registry]:
+    """The registry given, or the default one opened for the block and closed after it."""
+    if registry is not None:
+        yield registry
+        return
+    with Registry.open_default() as opened:
+        yield opened
+
+
 # ---------------------------------------------------------------------- helpers
 
 
@@ -550,11 +562,6 @@ def _process_exists(pid: int) -> bool:
     except OSError:  # e.g. PermissionError: it exists but belongs to someone else
         return True
     return True
-
-
-def _check_choice(value: str, choices: tuple[str, ...], what: str) -> None:
-    if value not in choices:
-        raise InputError(f"invalid {what} {value!r}: choose one of {', '.join(choices)}")
 
 
 def _utc_now() -> str:

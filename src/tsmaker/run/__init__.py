@@ -1,2 +1,5 @@
-"""Running a training set: the pipeline, where partition tasks execute (threads, Dask,
-SLURM), and streaming the finished partitions into the product's files."""
+"""Running a training set.
+
+The pipeline, where partition tasks execute (threads, Dask, SLURM), and streaming the
+finished partitions into the product's files.
+"""

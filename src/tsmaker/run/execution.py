@@ -7,9 +7,9 @@ so the writer streams them to disk and memory does not grow with the output size
 import os
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from tsmaker.errors import InputError
@@ -94,6 +94,34 @@ class ExecutionSettings:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form, for the product's parameters."""
         return asdict(self)
+
+    @classmethod
+    def from_mapping(cls, execution: Mapping[str, Any]) -> "ExecutionSettings":
+        """Build from a run's ``execution`` mapping (SLURM settings as a nested mapping).
+
+        Raises
+        ------
+        InputError
+            An unknown setting.
+        """
+        values = dict(execution)
+        slurm = values.pop("slurm", None)
+        known = {f.name for f in fields(cls)} - {"slurm"}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise InputError(
+                f"unknown execution setting(s) {', '.join(unknown)}; known: "
+                f"{', '.join(sorted(known))}"
+            )
+        if isinstance(slurm, Mapping):
+            slurm_known = {f.name for f in fields(SlurmSettings)}
+            if set(slurm) - slurm_known:
+                raise InputError(
+                    f"unknown SLURM setting(s) {', '.join(sorted(set(slurm) - slurm_known))}; "
+                    f"known: {', '.join(sorted(slurm_known))}"
+                )
+            slurm = SlurmSettings(**slurm)
+        return cls(**values, slurm=slurm)
 
     @property
     def starts_local_cluster(self) -> bool:
@@ -295,7 +323,8 @@ def open_executor(settings: ExecutionSettings) -> Iterator[Executor]:
 #: distributed itself preloads there, so no worker imports them again at its first task.
 TASK_MODULES = (
     "pyarrow", "pyarrow.parquet", "tsmaker.matching.crossmatch", "tsmaker.run.partition",
-    "tsmaker.science.photometry", "tsmaker.matching.ranking", "tsmaker.matching.sphere", "tsmaker.science.split",
+    "tsmaker.science.photometry", "tsmaker.matching.ranking", "tsmaker.matching.sphere",
+    "tsmaker.science.split",
 )
 
 

@@ -7,27 +7,44 @@ output while their (key, object, distance, flag, error) columns are collected; t
 winners are chosen once, then the parts are filtered into the final file in order.
 """
 
-import shutil
+from __future__ import annotations
+
 from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tsmaker.matching.crossmatch import HEALPIX_COLUMN, MATCH_DISTANCE_COLUMN, MATCH_RANK_COLUMN
+from tsmaker import atomic
+from tsmaker.columns import HEALPIX_COLUMN, MATCH_DISTANCE_COLUMN, MATCH_RANK_COLUMN
+from tsmaker.run.partition import PartitionResult
+from tsmaker.run.plan import Reporter, RunPlan
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from tsmaker.formats.base import TableWriter
+    from tsmaker.matching.crossmatch import PixelMatch
+
+#: A task gathers neighbouring partitions until it holds this many spec-z or partitions.
+TASK_SPECZ_ROWS = 20_000
+TASK_PARTITIONS = 32
 
 
-def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
+def write_product(plan: RunPlan, data_path: Path, report: Reporter) -> dict[str, Any]:
     """Run the match for ``plan``, write the product file at ``data_path``; return a summary."""
-    from tsmaker.matching.crossmatch import PixelMatcher, PixelMatchGroup
+    from tsmaker.formats import writer_for
+    from tsmaker.inputs.redshift import release_arrow_memory
+    from tsmaker.matching.crossmatch import MatchParameters, PixelMatcher, PixelMatchGroup
+    from tsmaker.matching.planning import plan_pixel_matches
     from tsmaker.run.execution import PartitionTask, open_executor
     from tsmaker.run.partition import match_and_finish
-    from tsmaker.matching.planning import plan_pixel_matches
-    from tsmaker.inputs.redshift import release_arrow_memory
-    from tsmaker.inputs.resolve import execution_settings
 
     parameters = plan.parameters
     report("step", text="Planning the crossmatch")
     redshift = plan.redshift
-    match_parameters = _match_parameters(parameters)
+    match_parameters = MatchParameters(float(parameters.radius_arcsec),
+                                       int(parameters.n_neighbors))
     pixel_matches = plan_pixel_matches(
         redshift.frame,
         ra_column=redshift.roles["ra"],
@@ -50,15 +67,14 @@ def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
         redshift_dec_column=redshift.roles["dec"],
         parameters=match_parameters,
     )
-    keep_index = parameters.output_format == "hats"
-    pixels = [(pixel_match.order, pixel_match.pixel) for pixel_match in pixel_matches]
-    settings = execution_settings(parameters.execution)
+    writer_class = writer_for(parameters.output_format)
+    partitions = len(pixel_matches)
     statistics = _Statistics(plan.recipe.key_column, specz_rows)
-    report("partitions", total=len(pixels))
-    report("step", text=f"Matching {len(pixels)} partitions")
-    with open_executor(settings) as executor:
+    report("partitions", total=partitions)
+    report("step", text=f"Matching {partitions} partitions")
+    with open_executor(plan.execution) as executor:
         # At least 4 tasks per thread when there are enough partitions, for balance.
-        per_task = min(TASK_PARTITIONS, max(1, len(pixel_matches) // (4 * executor.threads)))
+        per_task = min(TASK_PARTITIONS, max(1, partitions // (4 * executor.threads)))
         groups = deque(group_pixel_matches(pixel_matches, partitions=per_task))
         del pixel_matches
         # Tasks are made as the executor asks for them and each group is let go once
@@ -67,34 +83,29 @@ def write_product(plan: Any, data_path: Path, report: Any) -> dict[str, Any]:
         tasks = (
             PartitionTask(
                 match_and_finish,
-                (PixelMatchGroup(tuple(groups.popleft())), matcher, plan.recipe, keep_index),
+                (PixelMatchGroup(tuple(groups.popleft())), matcher, plan.recipe,
+                 writer_class.partitioned),
             )
             for _ in range(len(groups))
         )
-        # (frame, partitions in it) pairs, in sky order.
         results = (item for items in executor.ordered_results(tasks) for item in items)
         if parameters.unique == "closest":
-            unique_counts = _write_unique(plan, results, pixels, data_path, statistics, report)
+            unique_counts = _write_unique(plan, results, data_path, statistics, report)
         else:
             unique_counts = None
-            _write_stream(plan, results, pixels, data_path, statistics, report)
-    summary = statistics.summary(len(pixels))
+            _write_stream(plan, results, data_path, statistics, report)
+    summary = statistics.summary(partitions)
     if unique_counts is not None:
         summary["unique"] = unique_counts
     summary["executor"] = executor.description
     return summary
 
 
-#: A task gathers neighbouring partitions until it holds this many spec-z or partitions.
-TASK_SPECZ_ROWS = 20_000
-TASK_PARTITIONS = 32
-
-
 def group_pixel_matches(
-    pixel_matches: list[Any],
+    pixel_matches: Sequence[PixelMatch],
     specz_rows: int = TASK_SPECZ_ROWS,
     partitions: int = TASK_PARTITIONS,
-) -> list[list[Any]]:
+) -> list[list[PixelMatch]]:
     """Consecutive partitions gathered into tasks of bounded size, order kept.
 
     A task stops growing once it holds ``specz_rows`` spec-z or ``partitions``
@@ -110,8 +121,8 @@ def group_pixel_matches(
     >>> [[len(m.redshift_rows) for m in group] for group in groups]
     [[5, 5], [30], [1, 1], [1]]
     """
-    groups: list[list[Any]] = []
-    current: list[Any] = []
+    groups: list[list[PixelMatch]] = []
+    current: list[PixelMatch] = []
     rows = 0
     for pixel_match in pixel_matches:
         current.append(pixel_match)
@@ -124,18 +135,6 @@ def group_pixel_matches(
     return groups
 
 
-def _match_parameters(parameters: Any) -> Any:
-    from tsmaker.matching.crossmatch import MatchParameters
-
-    return MatchParameters(float(parameters.radius_arcsec), int(parameters.n_neighbors))
-
-
-def _writer_class(parameters: Any) -> Any:
-    from tsmaker.formats import writer_for
-
-    return writer_for(parameters.output_format)
-
-
 class _Statistics:
     """Counts gathered while streaming: rows, matched spec-z, rank-1 distances."""
 
@@ -144,9 +143,9 @@ class _Statistics:
         self.specz_rows = specz_rows
         self.rows = 0
         self.matched_specz = 0
-        self.distances: list[Any] = []
+        self.distances: list[np.ndarray] = []
 
-    def add(self, frame: Any) -> None:
+    def add(self, frame: pd.DataFrame) -> None:
         import numpy as np
 
         self.rows += len(frame)
@@ -175,65 +174,66 @@ class _Statistics:
         }
 
 
-def _empty_frame(plan: Any) -> Any:
+def _empty_frame(plan: RunPlan) -> pd.DataFrame:
     """A zero-row frame with the product's columns and dtypes (for an empty product)."""
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
     from tsmaker.matching.crossmatch import PixelMatches
     from tsmaker.run.partition import finish_partition
 
     redshift = plan.redshift.frame.iloc[:0]
     redshift = redshift.set_axis(pd.Index([], dtype="int64", name=HEALPIX_COLUMN), axis=0)
-    import pyarrow as pa
-
     schema = plan.object_info.schema
+    assert schema is not None
     objects = pa.schema([schema.field(name) for name in plan.object_columns]).empty_table()
     return finish_partition(PixelMatches(redshift, objects, np.empty(0)), plan.recipe)
 
 
-def _product_metadata(plan: Any) -> dict[str, Any]:
+def product_metadata(plan: RunPlan) -> dict[str, Any]:
     """What every output file stores about the product: parameters and inputs."""
     return {"tsmaker": plan.parameters.to_dict(), "inputs": plan.inputs}
 
 
-def _open_writer(plan: Any, data_path: Path) -> Any:
-    return _writer_class(plan.parameters)(
+def _open_writer(plan: RunPlan, data_path: Path) -> TableWriter:
+    from tsmaker.formats import writer_for
+
+    return writer_for(plan.parameters.output_format)(
         data_path,
         units=plan.units,
-        metadata=_product_metadata(plan),
+        metadata=product_metadata(plan),
         string_widths=plan.string_widths,
+        ra_column=plan.redshift.roles["ra"],
+        dec_column=plan.redshift.roles["dec"],
     )
 
 
 def _write_stream(
-    plan: Any,
-    results: Any,
-    pixels: list[tuple[int, int]],
+    plan: RunPlan,
+    results: Iterable[PartitionResult],
     data_path: Path,
     statistics: _Statistics,
-    report: Any,
+    report: Reporter,
 ) -> None:
-    if plan.parameters.output_format == "hats":
-        _write_hats(plan, results, pixels, data_path, statistics, report)
-        return
     with _open_writer(plan, data_path) as writer:
-        for frame, partitions in results:
+        for frame, pixels in results:
             statistics.add(frame)
+            # The first rows fix the columns' dtypes; a partition without matches has
+            # none to give (an empty product takes them from the plan, below).
             if len(frame):
-                writer.write(frame)
-            report("advance", rows=len(frame), partitions=partitions)
+                writer.write(frame, pixels)
+            report("advance", rows=len(frame), partitions=len(pixels))
         if writer.rows_written == 0:
             writer.write(_empty_frame(plan))
 
 
 def _write_unique(
-    plan: Any,
-    results: Any,
-    pixels: list[tuple[int, int]],
+    plan: RunPlan,
+    results: Iterable[PartitionResult],
     data_path: Path,
     statistics: _Statistics,
-    report: Any,
+    report: Reporter,
 ) -> dict[str, int]:
     import numpy as np
     import pandas as pd
@@ -243,23 +243,20 @@ def _write_unique(
     roles = plan.redshift.roles
     key = plan.recipe.key_column
     object_id = plan.recipe.object_id_column
+    assert object_id is not None  # checked when the run was planned
     ties = [c for c in (roles.get("z_flag"), roles.get("z_err")) if c]
-    parts_dir = data_path.with_name(f".{data_path.name}.parts")  # reaped if killed
-    shutil.rmtree(parts_dir, ignore_errors=True)
+    parts_dir = atomic.scratch_folder(data_path)  # reaped if the run is killed
+    atomic.remove(parts_dir)
     parts_dir.mkdir(parents=True)
     try:
         pair_tables = []
-        part_paths = []
-        sizes = []
-        partition_counts = []
-        for index, (frame, partitions) in enumerate(results):
+        parts: list[tuple[Path, int, tuple[tuple[int, int], ...]]] = []
+        for index, (frame, pixels) in enumerate(results):
             part_path = parts_dir / f"part-{index:06d}.parquet"
             frame.to_parquet(part_path, index=True)
-            part_paths.append(part_path)
-            sizes.append(len(frame))
-            partition_counts.append(partitions)
+            parts.append((part_path, len(frame), pixels))
             pair_tables.append(frame[[key, object_id, MATCH_DISTANCE_COLUMN, *ties]])
-            report("advance", rows=len(frame), partitions=partitions)
+            report("advance", rows=len(frame), partitions=len(pixels))
         report("step", text="Choosing unique galaxies")
         pairs = pd.concat(pair_tables, ignore_index=True) if pair_tables else None
         if pairs is None or pairs.empty:
@@ -272,55 +269,30 @@ def _write_unique(
                 higher_flag_is_better=plan.parameters.z_flag_better == "higher",
             )
         report("step", text="Writing unique rows")
-        filtered = _filtered_parts(part_paths, keep, sizes, partition_counts)
-        _write_stream(plan, filtered, pixels, data_path, statistics, _quiet_advance(report))
+        _write_stream(plan, _filtered_parts(parts, keep), data_path, statistics,
+                      _quiet_advance(report))
     finally:
-        shutil.rmtree(parts_dir, ignore_errors=True)
+        atomic.remove(parts_dir)
     return counts
 
 
 def _filtered_parts(
-    part_paths: list[Path], keep: Any, sizes: list[int], partitions: list[int]
-) -> Any:
+    parts: list[tuple[Path, int, tuple[tuple[int, int], ...]]], keep: np.ndarray
+) -> Iterator[PartitionResult]:
     import pandas as pd
 
     start = 0
-    for part_path, size, count in zip(part_paths, sizes, partitions, strict=True):
+    for part_path, size, pixels in parts:
         frame = pd.read_parquet(part_path)
         kept = frame[keep[start : start + size]]
         kept = kept if kept.index.name == HEALPIX_COLUMN else kept.reset_index(drop=True)
-        yield kept, count
+        yield kept, pixels
         start += size
 
 
-def _quiet_advance(report: Any) -> Any:
+def _quiet_advance(report: Reporter) -> Reporter:
     def forward(event: str, **info: Any) -> None:
         if event != "advance":
             report(event, **info)
 
     return forward
-
-
-def _write_hats(
-    plan: Any,
-    results: Any,
-    pixels: list[tuple[int, int]],
-    data_path: Path,
-    statistics: _Statistics,
-    report: Any,
-) -> None:
-    """Write the training set as a HATS catalog, partition by partition."""
-    from tsmaker.formats.hats import HatsCatalogWriter
-
-    roles = plan.redshift.roles
-    with HatsCatalogWriter(
-        data_path,
-        ra_column=roles["ra"],
-        dec_column=roles["dec"],
-        units=plan.units,
-        metadata=_product_metadata(plan),
-    ) as writer:
-        for (order, pixel), (frame, _) in zip(pixels, results, strict=True):
-            statistics.add(frame)
-            writer.write(order, pixel, frame)
-            report("advance", rows=len(frame), partitions=1)

@@ -5,13 +5,28 @@ train/test flag, the documented sort and plain dtypes: everything that turns one
 object partition and the spec-z inside it into rows of the product.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-SPLIT_COLUMN = "is_training"
+from tsmaker.columns import (
+    EBV_COLUMN,
+    HEALPIX_COLUMN,
+    MATCH_DISTANCE_COLUMN,
+    MATCH_RANK_COLUMN,
+    SPLIT_COLUMN,
+)
+from tsmaker.science.dust import DustSource
 
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
 
-EBV_COLUMN = "ebv"
+    from tsmaker.matching.crossmatch import PixelMatcher, PixelMatches, PixelMatchGroup
+
+PartitionResult = tuple["pd.DataFrame", tuple[tuple[int, int], ...]]
+"""Finished rows and the partitions (order, pixel) they come from, in sky order."""
 
 
 @dataclass(frozen=True)
@@ -19,32 +34,37 @@ class PartitionRecipe:
     """What the per-partition step does; shipped to the Dask workers."""
 
     key_column: str
+    """The spec-z key: the id column, else ``specz_row``."""
     object_id_column: str | None
+    """Breaks ties in distance; None when the catalog has no id column."""
     object_ra_column: str
     object_dec_column: str
     flux_type: str | None
+    """None when the catalog has no fluxes (photometry skipped)."""
     bands: tuple[str, ...]
     magnitudes: bool
     zero_point: float
-    dust: str
-    dust_location: Any
+    dust: DustSource
+    """The E(B-V) source, validated."""
     extinction_coeffs: dict[str, float]
     split_fraction: float | None
     seed: int
     column_order: tuple[str, ...] = ()
+    """The product's columns, in order."""
 
 
 def match_and_finish(
-    pixel_matches: Any, matcher: Any, recipe: PartitionRecipe, keep_index: bool = False
-) -> list[tuple[Any, int]]:
+    pixel_matches: PixelMatchGroup, matcher: PixelMatcher, recipe: PartitionRecipe,
+    keep_index: bool = False,
+) -> list[PartitionResult]:
     """Match partitions (:func:`tsmaker.matching.crossmatch.match_pixels`) and finish their rows.
 
     ``pixel_matches`` is a :class:`tsmaker.matching.crossmatch.PixelMatchGroup` (or any sequence
     of :class:`tsmaker.matching.crossmatch.PixelMatch`): one task handles a few neighbouring
     partitions, so that the cost of scheduling a task (a few ms on a Dask cluster) is
-    small next to its work. The result is a list of (finished frame, number of
-    partitions in it), in the order given: one frame for the whole task, or with
-    ``keep_index`` (HATS output, written partition by partition) one per partition.
+    small next to its work. The result is a list of (finished frame, the partitions
+    in it), in the order given: one frame for the whole task, or with ``keep_index``
+    (HATS output, written partition by partition) one per partition.
     One frame per task is measured, pickled and sent by Dask once instead of once per
     partition.
     """
@@ -52,10 +72,11 @@ def match_and_finish(
 
     from tsmaker.matching.crossmatch import match_pixels
 
+    pixels = tuple((pixel_match.order, pixel_match.pixel) for pixel_match in pixel_matches)
     if keep_index:
         return [
-            (finish_partition(matches, recipe, keep_index=True), 1)
-            for matches in match_pixels(pixel_matches, matcher)
+            (finish_partition(matches, recipe, keep_index=True), (pixel,))
+            for matches, pixel in zip(match_pixels(pixel_matches, matcher), pixels, strict=True)
         ]
     # The partitions' columns are joined before a DataFrame is built: one DataFrame per
     # task, not one per partition and a concat (a third of a task's time in pandas).
@@ -63,7 +84,7 @@ def match_and_finish(
         finish_columns(matches, recipe)[0] for matches in match_pixels(pixel_matches, matcher)
     ]
     columns = {name: _concat_column([part[name] for part in finished]) for name in finished[0]}
-    return [(pd.DataFrame(columns, copy=False), len(finished))]
+    return [(pd.DataFrame(columns, copy=False), pixels)]
 
 
 def _concat_column(pieces: list[Any]) -> Any:
@@ -82,7 +103,9 @@ def _concat_column(pieces: list[Any]) -> Any:
     return pd.concat([pd.Series(p) for p in pieces], ignore_index=True).array
 
 
-def finish_partition(matches: Any, recipe: PartitionRecipe, keep_index: bool = False) -> Any:
+def finish_partition(
+    matches: PixelMatches, recipe: PartitionRecipe, keep_index: bool = False
+) -> pd.DataFrame:
     """Rank, deredden, add magnitudes, flag the split, sort: one partition of matches.
 
     ``matches`` is a :class:`tsmaker.matching.crossmatch.PixelMatches`. Returns the rows of
@@ -91,8 +114,6 @@ def finish_partition(matches: Any, recipe: PartitionRecipe, keep_index: bool = F
     """
     import pandas as pd
 
-    from tsmaker.matching.crossmatch import HEALPIX_COLUMN
-
     columns, healpix = finish_columns(matches, recipe)
     result = pd.DataFrame(columns, copy=False)
     if keep_index:
@@ -100,7 +121,9 @@ def finish_partition(matches: Any, recipe: PartitionRecipe, keep_index: bool = F
     return result
 
 
-def finish_columns(matches: Any, recipe: PartitionRecipe) -> tuple[dict[str, Any], Any]:
+def finish_columns(
+    matches: PixelMatches, recipe: PartitionRecipe
+) -> tuple[dict[str, Any], Any]:
     """The finished columns of one partition's matches, and their spec-z HEALPix index.
 
     The work is done on numpy arrays: one sort gives both the documented row order and
@@ -110,9 +133,8 @@ def finish_columns(matches: Any, recipe: PartitionRecipe) -> tuple[dict[str, Any
     """
     import numpy as np
 
-    from tsmaker.matching.crossmatch import MATCH_DISTANCE_COLUMN, MATCH_RANK_COLUMN
-    from tsmaker.science.photometry import add_photometry
     from tsmaker.matching.ranking import match_order
+    from tsmaker.science.photometry import add_photometry
     from tsmaker.science.split import training_flags
 
     redshift_rows = matches.redshift_rows
@@ -130,18 +152,8 @@ def finish_columns(matches: Any, recipe: PartitionRecipe) -> tuple[dict[str, Any
         columns[name] = _object_column(ordered_objects.column(name))
     columns[MATCH_DISTANCE_COLUMN] = distance[order]
     columns[MATCH_RANK_COLUMN] = rank
-    ebv = None
-    if recipe.dust == "catalog":
-        ebv = np.asarray(columns[EBV_COLUMN], dtype=np.float64)
-    elif recipe.dust != "none":
-        from tsmaker.science.dust import ebv_at
-
-        ebv = ebv_at(
-            recipe.dust,
-            np.asarray(columns[recipe.object_ra_column], dtype=np.float64),
-            np.asarray(columns[recipe.object_dec_column], dtype=np.float64),
-            recipe.dust_location,
-        )
+    ebv = recipe.dust.ebv(columns, recipe.object_ra_column, recipe.object_dec_column)
+    if recipe.dust.adds_ebv_column:
         columns[EBV_COLUMN] = ebv
     if recipe.flux_type is not None:
         add_photometry(
@@ -172,7 +184,7 @@ def _redshift_column(series: Any, order: Any) -> Any:
     return series.array.take(order)
 
 
-def _object_column(column: Any) -> Any:
+def _object_column(column: pa.ChunkedArray) -> Any:
     """An Arrow object column as the dtype users get from pandas.
 
     Floats and ints/bools without nulls become numpy arrays; ints/bools with nulls

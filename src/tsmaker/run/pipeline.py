@@ -1,92 +1,75 @@
-"""The training-set pipeline: resolve inputs, check them, match, finish, stream to disk.
+"""The training-set pipeline: plan and check, register, match, finish, stream to disk.
 
 Every check that can fail on bad input runs before the product is registered and
-before any object data is read. Each partition is read, matched and finished
-(ranking, E(B-V), photometry, split, sort) on a thread or a Dask worker; the driver
-only receives finished partitions, in HEALPix order, and streams them to a temporary
-file that is renamed when complete. A product is marked done only after its files are complete.
+before any object data is read (:mod:`tsmaker.run.plan`). Each partition is read,
+matched and finished (ranking, E(B-V), photometry, split, sort) on a thread or a Dask
+worker; the driver only receives finished partitions, in HEALPix order, and streams
+them to a temporary file that is renamed when complete (:mod:`tsmaker.run.output`).
+A product is marked done only after its files are complete.
 """
 
+from __future__ import annotations
+
 import json
-import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tsmaker.inputs.profiles import (
-    ObjectCatalogInfo,
-    ObjectProfile,
-    discover_flux_types,
-    get_profile,
-    guess_id_column,
-    read_object_catalog_info,
-)
-from tsmaker.matching.crossmatch import (
-    MATCH_DISTANCE_COLUMN,
-    MATCH_RANK_COLUMN,
-    MatchParameters,
-    reserved_redshift_renames,
-)
-from tsmaker.errors import CatalogError, InputError, RunInterrupted
+from tsmaker import atomic
+from tsmaker.errors import RunInterrupted
 from tsmaker.parameters import RunParameters
-from tsmaker.run.partition import EBV_COLUMN, SPLIT_COLUMN, PartitionRecipe
-from tsmaker.inputs.redshift import RedshiftCatalog
-from tsmaker.inputs.resolve import (
-    check_dust,
-    check_output_dir,
-    choose_flux_type,
-    column_units,
-    columns_to_read,
-    execution_settings,
-    file_fingerprint,
-    generated_columns,
-    load_redshift,
-    measure_string_widths,
-    photometry_columns,
-    report_cleaning,
-    resolve_object_catalog,
-)
+from tsmaker.parameters import save_config as write_config
+from tsmaker.run.plan import Reporter, RunPlan, plan_run, silent
 
-Reporter = Callable[..., None]
-"""``report(event, **info)``: events ``step`` (text), ``notice`` (text), ``partitions``
-(total), ``advance`` (rows, partitions: how many partitions those rows finish) and
-``done`` (summary). The CLI renders them."""
+if TYPE_CHECKING:
+    from tsmaker.registry import ProductRecord, Registry
 
-
-def _silent(event: str, **info: Any) -> None:
-    return None
-
-
-@dataclass
-class RunPlan:
-    """Everything resolved and checked, before the product is registered."""
-
-    parameters: RunParameters
-    redshift: RedshiftCatalog
-    redshift_location: str
-    object_info: ObjectCatalogInfo
-    profile: ObjectProfile
-    object_columns: list[str]
-    recipe: PartitionRecipe
-    output_dir: Path
-    units: dict[str, str]
-    string_widths: dict[str, int]
-    inputs: dict[str, Any]
-    notices: list[str] = field(default_factory=list)
+SORT_ORDER = "spec-z HEALPix order-29 index, spec-z key, match_rank"
 
 
 def make_training_set(
-    name: str,
-    redshift_catalog: str | Path,
-    object_catalog: str | Path,
+    name: str | None = None,
+    redshift_catalog: str | Path | None = None,
+    object_catalog: str | Path | None = None,
     *,
-    registry: Any = None,
+    description: str | None = None,
+    flux_type: str | None = None,
+    magnitudes: bool | None = None,
+    zero_point: float | None = None,
+    radius_arcsec: float | None = None,
+    n_neighbors: int | None = None,
+    output_format: str | None = None,
+    output_dir: str | Path | None = None,
+    dust: str | None = None,
+    dust_dir: str | Path | None = None,
+    extinction_coeffs: Mapping[str, float] | None = None,
+    unique: str | None = None,
+    z_flag_better: str | None = None,
+    split_fraction: float | None = None,
+    seed: int | None = None,
+    where: str | None = None,
+    z_min: float | None = None,
+    z_max: float | None = None,
+    keep_sentinels: bool | None = None,
+    ra_column: str | None = None,
+    dec_column: str | None = None,
+    z_column: str | None = None,
+    z_err_column: str | None = None,
+    z_flag_column: str | None = None,
+    id_column: str | None = None,
+    coord_unit: str | None = None,
+    execution: Mapping[str, Any] | None = None,
+    like: str | int | None = None,
+    config: str | Path | None = None,
+    save_config: str | Path | None = None,
+    registry: Registry | None = None,
     report: Reporter | None = None,
-    **options: Any,
-) -> Any:
+) -> ProductRecord:
     """Build a training set and register it as a product.
+
+    Every parameter left as None takes its value from ``like``, then ``config``, then
+    the default of :class:`tsmaker.parameters.RunParameters`.
 
     Parameters
     ----------
@@ -96,20 +79,71 @@ def make_training_set(
         A registered redshift catalog (name or id) or a Parquet/CSV/FITS/HDF5/HATS path.
     object_catalog : str or Path
         A registered object catalog (``dp1``, ``dp02``, ``demo``, ...) or a HATS path/URL.
-    registry : tsmaker.registry.database.Registry, optional
+    description : str, optional
+        Free text stored with the product.
+    flux_type : str, optional
+        e.g. ``cModel``, ``gaap1p0``, ``psf``; default the catalog profile's.
+    magnitudes : bool, optional
+        Add AB magnitudes (default) or keep fluxes only.
+    zero_point : float, optional
+        AB zero point of the fluxes; 31.4 for nJy.
+    radius_arcsec : float, optional
+        Match radius, arcsec (default 1.0); at most the catalog's margin.
+    n_neighbors : int, optional
+        Nearest objects kept per spec-z (default 1).
+    output_format : str, optional
+        ``parquet`` (default), ``csv``, ``fits``, ``hdf5`` or ``hats``.
+    output_dir : str or Path, optional
+        Folder for the files; default ``$TSMAKER_HOME/products``.
+    dust : str, optional
+        E(B-V) source: ``none`` (default), ``catalog``, ``sfd``, ``csfd``, ``planck``,
+        ``planck-gnilc``.
+    dust_dir : str or Path, optional
+        Folder searched first for dust-map files.
+    extinction_coeffs : mapping, optional
+        R_band overrides, e.g. ``{"u": 4.81}``.
+    unique : str, optional
+        ``closest``: each object and each spec-z at most once; default ``none``.
+    z_flag_better : str, optional
+        ``higher`` (default) or ``lower`` quality flags are better, for ``unique`` ties.
+    split_fraction : float, optional
+        Fraction of spec-z flagged ``is_training``.
+    seed : int, optional
+        Seed of the split (default 0).
+    where : str, optional
+        Filter on the redshift catalog, e.g. ``"z_flag >= 3 and z > 0"``.
+    z_min, z_max : float, optional
+        Keep spec-z within these redshifts (inclusive).
+    keep_sentinels : bool, optional
+        Keep missing-redshift sentinels (NaN, <= -0.5, >= 99).
+    ra_column, dec_column, z_column, z_err_column, z_flag_column, id_column : str, optional
+        Columns of the redshift catalog; detected from common names when not given.
+    coord_unit : str, optional
+        ``auto`` (default), ``deg``, ``hour`` (RA in hours) or ``rad``.
+    execution : mapping, optional
+        ``{"workers": 2}``, ``{"scheduler": "tcp://..."}``, ``{"slurm": {...}}``.
+    like : str or int, optional
+        Start from the parameters of this product (name or id).
+    config : str or Path, optional
+        A TOML/JSON file of parameters keyed by ``tsmaker run`` flag names.
+    save_config : str or Path, optional
+        Write the run's parameters there as TOML (after they validate).
+    registry : tsmaker.registry.Registry, optional
         Defaults to the registry in ``$TSMAKER_HOME``.
     report : callable, optional
         Progress callback ``report(event, **info)``.
-    **options
-        Any other :class:`tsmaker.parameters.RunParameters` field, e.g.
-        ``radius_arcsec=1.0, n_neighbors=1, flux_type="cModel", output_format="parquet",
-        dust="none", unique="none", split_fraction=None, where=None``, and execution
-        settings under ``execution={"workers": 2}``.
 
     Returns
     -------
-    tsmaker.registry.records.ProductRecord
+    tsmaker.registry.ProductRecord
         The finished product (``status == "done"``).
+
+    Raises
+    ------
+    tsmaker.errors.ParameterError
+        A parameter with a value it cannot take (``str(error)`` names the keyword).
+    tsmaker.errors.TsmakerError
+        Any other problem with the inputs, or a failed run.
 
     Examples
     --------
@@ -123,157 +157,67 @@ def make_training_set(
     >>> product.summary["matched_specz"] <= product.rows <= 2 * product.summary["matched_specz"]
     True
     """
-    parameters = RunParameters(
-        name=name,
-        redshift_catalog=str(redshift_catalog),
-        object_catalog=str(object_catalog),
-        **options,
-    )
-    return run(parameters, registry=registry, report=report)
+    from tsmaker.registry import using_registry
 
-
-def run(parameters: RunParameters, *, registry: Any = None, report: Reporter | None = None) -> Any:
-    """Run a training set from a :class:`RunParameters` (the CLI's entry point)."""
-    from tsmaker.registry.database import Registry
-
-    report = report or _silent
-    parameters.validate()
-    own_registry = registry is None
-    registry = registry or Registry.open_default()
-    try:
-        reap_interrupted_products(registry)
-        plan = plan_run(parameters, registry, report)
-        return execute_plan(plan, registry, report)
-    finally:
-        if own_registry:
-            registry.close()
-
-
-def plan_run(parameters: RunParameters, registry: Any, report: Reporter) -> RunPlan:
-    """Resolve and check every input; read the redshift catalog. Nothing is registered."""
-    settings = execution_settings(parameters.execution)
-    settings.validate()
-    if settings.starts_local_cluster:
-        from tsmaker.run.execution import start_worker_server
-
-        start_worker_server()  # imports in the background while the inputs are read
-    report("step", text="Checking the object catalog")
-    object_location, profile_name = resolve_object_catalog(parameters.object_catalog, registry)
-    profile = get_profile(profile_name)
-    object_info = read_object_catalog_info(object_location)
-    MatchParameters(parameters.radius_arcsec, int(parameters.n_neighbors)).validate(
-        object_info.margin_threshold_arcsec, object_location
-    )
-    notices: list[str] = []
-    available = discover_flux_types(object_info.columns)
-    flux_type, bands = choose_flux_type(parameters, profile, available, object_location, notices)
-    dust_location = check_dust(parameters, profile, object_info, object_location)
-    coefficients = dict(profile.extinction_coeffs)
-    coefficients.update(parameters.extinction_coeffs or {})
-    if parameters.dust != "none" and flux_type is not None:
-        missing = [band for band in bands if band not in coefficients]
-        if missing:
-            raise InputError(
-                f"no extinction coefficient for band(s) {', '.join(missing)}; "
-                "give them with --extinction-coeffs band=value,..."
-            )
-    id_column = guess_id_column(object_info.columns, profile)
-    if parameters.unique == "closest" and id_column is None:
-        raise CatalogError(
-            f"--unique closest needs an object id column, and {object_location!r} has none "
-            "of objectId/object_id/id; use --unique none"
-        )
-    object_columns = columns_to_read(
-        object_info, profile, id_column, flux_type, bands, parameters.dust
-    )
-    output_dir = check_output_dir(parameters.output_dir)
-
-    report("step", text="Reading the redshift catalog")
-    redshift_location, redshift = load_redshift(parameters, registry)
-    taken = set(object_columns) | generated_columns(flux_type, bands, parameters)
-    renames = reserved_redshift_renames(list(redshift.frame.columns), taken)
-    if renames:
-        redshift.frame = redshift.frame.rename(columns=renames)
-        redshift.roles = {role: renames.get(col, col) for role, col in redshift.roles.items()}
-        notices.append(
-            "redshift columns renamed to avoid clashes: "
-            + ", ".join(f"{old} -> {new}" for old, new in renames.items())
-        )
-    report_cleaning(redshift.report, notices)
-
-    filter_columns = [column for column, _, _ in profile.row_filters]
-    column_order = (
-        list(redshift.frame.columns)
-        + [c for c in object_columns if c not in filter_columns]
-        + ([EBV_COLUMN] if parameters.dust not in ("none", "catalog") else [])
-        + [MATCH_DISTANCE_COLUMN, MATCH_RANK_COLUMN]
-        + photometry_columns(flux_type, bands, parameters)
-        + ([SPLIT_COLUMN] if parameters.split_fraction is not None else [])
-    )
-    recipe = PartitionRecipe(
-        key_column=redshift.key_column,
-        object_id_column=id_column,
-        object_ra_column=object_info.ra_column,
-        object_dec_column=object_info.dec_column,
-        flux_type=flux_type,
-        bands=bands,
-        magnitudes=parameters.magnitudes,
-        zero_point=float(parameters.zero_point),
-        dust=parameters.dust,
-        dust_location=dust_location,
-        extinction_coeffs=coefficients,
-        split_fraction=parameters.split_fraction,
-        seed=int(parameters.seed),
-        column_order=tuple(dict.fromkeys(column_order)),
-    )
-    units = column_units(redshift, object_info, recipe)
-    # Fixed-width strings (FITS, HDF5) take the longest value of the whole catalog.
-    fixed_width = parameters.output_format in ("fits", "hdf5")
-    string_widths = measure_string_widths(redshift.frame) if fixed_width else {}
-    inputs = {
-        "redshift": {
-            "reference": parameters.redshift_catalog,
-            "location": redshift_location,
-            "columns": redshift.roles,
-            "fingerprint": file_fingerprint(Path(redshift_location)),
-            "cleaning": redshift.report,
-        },
-        "object": {
-            "reference": parameters.object_catalog,
-            "location": object_location,
-            "profile": profile.name,
-            "fingerprint": object_info.fingerprint,
-            "margin_threshold_arcsec": object_info.margin_threshold_arcsec,
-        },
+    explicit = {
+        "name": name, "redshift_catalog": _text(redshift_catalog),
+        "object_catalog": _text(object_catalog), "description": description,
+        "flux_type": flux_type, "magnitudes": magnitudes, "zero_point": zero_point,
+        "radius_arcsec": radius_arcsec, "n_neighbors": n_neighbors,
+        "output_format": output_format, "output_dir": _text(output_dir), "dust": dust,
+        "dust_dir": _text(dust_dir),
+        "extinction_coeffs": dict(extinction_coeffs) if extinction_coeffs else None,
+        "unique": unique, "z_flag_better": z_flag_better, "split_fraction": split_fraction,
+        "seed": seed, "where": where, "z_min": z_min, "z_max": z_max,
+        "keep_sentinels": keep_sentinels, "ra_column": ra_column, "dec_column": dec_column,
+        "z_column": z_column, "z_err_column": z_err_column, "z_flag_column": z_flag_column,
+        "id_column": id_column, "coord_unit": coord_unit,
+        "execution": dict(execution) if execution else None,
     }
-    return RunPlan(
-        parameters=parameters,
-        redshift=redshift,
-        redshift_location=redshift_location,
-        object_info=object_info,
-        profile=profile,
-        object_columns=object_columns,
-        recipe=recipe,
-        output_dir=output_dir,
-        units=units,
-        string_widths=string_widths,
-        inputs=inputs,
-        notices=notices,
-    )
+    with using_registry(registry) as opened:
+        stored = dict(opened.get_product(like).parameters) if like is not None else None
+        parameters = RunParameters.from_sources(
+            explicit, like=stored, config=Path(config) if config else None
+        )
+        parameters.validate()
+        if save_config:
+            write_config(parameters, Path(save_config))
+        return run(parameters, registry=opened, report=report)
 
 
-def execute_plan(plan: RunPlan, registry: Any, report: Reporter) -> Any:
+def _text(value: str | Path | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def run(
+    parameters: RunParameters, *, registry: Registry | None = None,
+    report: Reporter | None = None,
+) -> ProductRecord:
+    """Run a training set from a :class:`RunParameters`."""
+    from tsmaker.registry import using_registry
+    from tsmaker.run.reaping import reap_interrupted_products
+
+    report = report or silent
+    parameters.validate()
+    with using_registry(registry) as opened:
+        reap_interrupted_products(opened)
+        plan = plan_run(parameters, opened, report)
+        return execute_plan(plan, opened, report)
+
+
+def execute_plan(plan: RunPlan, registry: Registry, report: Reporter) -> ProductRecord:
     """Register the product, compute and stream it to disk, then mark it done."""
     from tsmaker.registry.records import safe_file_stem
+    from tsmaker.run.output import write_product
 
     parameters = plan.parameters
     stored_parameters = parameters.to_dict()
     stored_parameters["flux_type"] = plan.recipe.flux_type
     stored_parameters["bands"] = list(plan.recipe.bands)
     stored_parameters["extinction_coeffs"] = (
-        plan.recipe.extinction_coeffs if parameters.dust != "none" else None
+        plan.recipe.extinction_coeffs if plan.recipe.dust.dereddens else None
     )
-    stored_parameters["sort_order"] = "spec-z HEALPix order-29 index, spec-z key, match_rank"
+    stored_parameters["sort_order"] = SORT_ORDER
     product = registry.create_product(
         name=parameters.name,
         description=parameters.description,
@@ -290,7 +234,7 @@ def execute_plan(plan: RunPlan, registry: Any, report: Reporter) -> Any:
         registry.update_product_summary(
             product.id, {"planned_files": [str(data_path), str(sidecar)]}
         )
-        summary = _compute_and_write(plan, data_path, report)
+        summary = write_product(plan, data_path, report)
         summary["elapsed_seconds"] = round(time.monotonic() - started, 3)
         if summary["rows"] == 0:
             notice = (
@@ -303,7 +247,7 @@ def execute_plan(plan: RunPlan, registry: Any, report: Reporter) -> Any:
         record = product.to_dict()
         record.update(status="done", rows=summary["rows"], summary=summary)
         record["files"] = [str(data_path), str(sidecar)]
-        _write_json_atomically(sidecar, record)
+        atomic.write_text(sidecar, json.dumps(record, indent=2, default=str) + "\n")
         finished = registry.finish_product(
             product.id, rows=summary["rows"], files=[str(data_path), str(sidecar)],
             summary=summary,
@@ -319,44 +263,12 @@ def execute_plan(plan: RunPlan, registry: Any, report: Reporter) -> Any:
     return finished
 
 
-def _compute_and_write(plan: RunPlan, data_path: Path, report: Reporter) -> dict[str, Any]:
-    from tsmaker.run.output import write_product
-
-    return write_product(plan, data_path, report)
-
-
 def product_paths(plan: RunPlan, stem: str) -> tuple[Path, Path]:
     """The product's data file (or HATS folder) and its sidecar JSON."""
-    if plan.parameters.output_format == "hats":
-        suffix = ".hats"
-    else:
-        from tsmaker.formats import writer_for
+    from tsmaker.formats import writer_for
 
-        suffix = writer_for(plan.parameters.output_format).suffix
+    suffix = writer_for(plan.parameters.output_format).suffix
     return plan.output_dir / f"{stem}{suffix}", plan.output_dir / f"{stem}.json"
-
-
-def reap_interrupted_products(registry: Any) -> list[int]:
-    """Mark products whose process died as interrupted and delete their partial files.
-
-    A run killed with SIGKILL cannot clean up after itself; the next command does. Only
-    hidden temporary names (``.<file>.partial-<pid>``, ``.<file>.parts``) are removed,
-    never a file under its final name.
-    """
-    import shutil
-
-    reaped = registry.reap_stale_products()
-    for product_id in reaped:
-        product = registry.get_product(product_id)
-        for planned in (product.summary or {}).get("planned_files", []):
-            path = Path(planned)
-            for leftover in path.parent.glob(f".{path.name}.partial-{product.pid}"):
-                if leftover.is_dir():
-                    shutil.rmtree(leftover, ignore_errors=True)
-                else:
-                    leftover.unlink(missing_ok=True)
-            shutil.rmtree(path.parent / f".{path.name}.parts", ignore_errors=True)
-    return reaped
 
 
 def software_versions() -> dict[str, str | None]:
@@ -371,12 +283,3 @@ def software_versions() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             versions[package] = None
     return versions
-
-
-def _write_json_atomically(path: Path, payload: dict[str, Any]) -> None:
-    temporary = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    temporary.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
-
-
-__all__ = ["make_training_set", "run", "RunParameters"]

@@ -1,2 +1,4 @@
-"""The science of a training set: photometry (magnitudes, dereddening), dust sources and
-maps, and the train/test split."""
+"""The science of a training set.
+
+Photometry (magnitudes, dereddening), dust sources and maps, and the train/test split.
+"""

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tsmaker import settings
-from tsmaker.science.dust import DustMapLocation, MapFile, locate_in, map_spec, missing_message
 from tsmaker.errors import DustMapError, InputError
+from tsmaker.science.dust_maps import DustMapLocation, MapFile, locate_in, map_spec, missing_message
 
 _DATAVERSE_URL = "https://dataverse.harvard.edu"
 _CHUNK_BYTES = 1 << 20

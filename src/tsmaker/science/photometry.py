@@ -16,6 +16,7 @@ Conventions
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from tsmaker.columns import band_columns
 from tsmaker.errors import InputError
 
 AB_ZERO_POINT_NJY = 31.4
@@ -58,11 +59,6 @@ def extinction_factor(ebv: Any, coefficient: float) -> Any:
     return np.power(10.0, 0.4 * coefficient * np.asarray(ebv, dtype=np.float64))
 
 
-def magnitude_columns(flux_type: str, band: str, suffix: str = "") -> tuple[str, str]:
-    """Names of the magnitude and magnitude-error columns, e.g. ``g_cModelMag``."""
-    return f"{band}_{flux_type}Mag{suffix}", f"{band}_{flux_type}MagErr{suffix}"
-
-
 def add_photometry(
     frame: Any,
     *,
@@ -100,10 +96,9 @@ def add_photometry(
         The same frame.
     """
     for band in bands:
-        flux_name, error_name = f"{band}_{flux_type}Flux", f"{band}_{flux_type}FluxErr"
-        flux = _as_float(frame[flux_name])
-        error = _as_float(frame[error_name])
-        suffix = ""
+        names = band_columns(flux_type, band)
+        flux = _as_float(frame[names.flux])
+        error = _as_float(frame[names.flux_err])
         if ebv is not None:
             if extinction_coeffs is None or band not in extinction_coeffs:
                 raise InputError(
@@ -113,11 +108,11 @@ def add_photometry(
             factor = extinction_factor(ebv, extinction_coeffs[band])
             flux = flux * factor
             error = error * factor
-            suffix = "_dered"
-            frame[f"{flux_name}_dered"] = flux
-            frame[f"{error_name}_dered"] = error
+            flux_name, error_name = names.dereddened_flux()
+            frame[flux_name] = flux
+            frame[error_name] = error
         if magnitudes:
-            mag_name, mag_error_name = magnitude_columns(flux_type, band, suffix)
+            mag_name, mag_error_name = names.magnitude(dereddened=ebv is not None)
             frame[mag_name] = flux_to_mag(flux, zero_point)
             frame[mag_error_name] = flux_err_to_mag_err(flux, error)
     return frame
@@ -130,28 +125,3 @@ def _as_float(values: Any) -> Any:
     if hasattr(values, "to_numpy"):
         return values.to_numpy(dtype=np.float64, na_value=np.nan)
     return np.asarray(values, dtype=np.float64)
-
-
-def parse_extinction_coeffs(text: str) -> dict[str, float]:
-    """Parse ``"u=4.8,g=3.6"`` into ``{"u": 4.8, "g": 3.6}``.
-
-    Raises
-    ------
-    InputError
-        On a malformed pair or a non-numeric value.
-    """
-    coefficients: dict[str, float] = {}
-    for pair in filter(None, (part.strip() for part in text.split(","))):
-        band, separator, value = pair.partition("=")
-        try:
-            if not separator or not band.strip():
-                raise ValueError
-            coefficients[band.strip()] = float(value)
-        except ValueError:
-            raise InputError(
-                f"--extinction-coeffs: cannot read {pair!r}; write band=value pairs, "
-                "e.g. u=4.81,g=3.64,r=2.70"
-            ) from None
-    if not coefficients:
-        raise InputError("--extinction-coeffs is empty; write e.g. u=4.81,g=3.64,r=2.70")
-    return coefficients
