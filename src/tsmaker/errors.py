@@ -87,7 +87,7 @@ def first_line(error: BaseException) -> str:
 
     Examples
     --------
-    >>> first_line(ValueError("bad value\\nmore detail"))
+    >>> first_line(ValueError("bad value\nmore detail"))
     'bad value'
     >>> first_line(KeyError())
     'KeyError'
