@@ -45,7 +45,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tsmaker.demo import mock, mock_specz
+from tsmaker.demo import mock, mock_sky, mock_specz
 from tsmaker.matching.healpix import healpix29
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -131,7 +131,7 @@ def positions_in_pixel(rng: np.random.Generator, order: int, pixel: int,
     index = index[index > 0]
     separation_deg = rng.uniform(0.6, 2.0, len(index)) / 3600.0
     angle = rng.uniform(0.0, 2.0 * np.pi, len(index))
-    new_ra, new_dec = mock.offset_by(ra[index - 1], dec[index - 1], separation_deg, angle)
+    new_ra, new_dec = mock_sky.offset_by(ra[index - 1], dec[index - 1], separation_deg, angle)
     inside = (healpix29(new_ra, new_dec) >> shift) == pixel
     ra[index[inside]], dec[index[inside]] = new_ra[inside], new_dec[inside]
     return ra, dec

@@ -9,8 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from tsmaker.demo.builtin import ensure_demo_data
-from tsmaker.demo.mock import DP1_FIELDS, mock_object_dtypes, mock_object_frame
+from tsmaker.demo.mock import mock_object_dtypes, mock_object_frame
 from tsmaker.demo.mock_hats import write_object_collection
+from tsmaker.demo.mock_sky import DP1_FIELDS
 from tsmaker.demo.mock_specz import mock_specz_frame
 from tsmaker.inputs.profiles import BANDS
 from tsmaker.science.photometry import AB_ZERO_POINT_NJY

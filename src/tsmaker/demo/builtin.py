@@ -100,8 +100,9 @@ def ensure_demo_data(directory: Path | None = None) -> tuple[Path, Path]:
 
 def _generate(folder: Path) -> None:
     """Write the demo Object collection and redshift catalog into ``folder``."""
-    from tsmaker.demo.mock import DP1_FIELDS, mock_object_frame
+    from tsmaker.demo.mock import mock_object_frame
     from tsmaker.demo.mock_hats import write_object_collection
+    from tsmaker.demo.mock_sky import DP1_FIELDS
     from tsmaker.demo.mock_specz import mock_specz_frame
 
     objects = mock_object_frame(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tsmaker.demo.mock import ARCSEC_PER_DEG, offset_by
+from tsmaker.demo.mock_sky import ARCSEC_PER_DEG, offset_by
 from tsmaker.matching.sphere import unit_vectors
 from tsmaker.science.photometry import AB_ZERO_POINT_NJY
 
