@@ -246,7 +246,7 @@ def run_triplet(scale: str, n_specz: int, k: int, repeats: int, env: dict) -> di
 LOAD_ONLY = """
 import sys
 from pathlib import Path
-from tsmaker.inputs.redshift import load_redshift_catalog
+from tsmaker.inputs.cleaning import load_redshift_catalog
 frame = load_redshift_catalog(Path(sys.argv[1]), {}).frame
 print(int(frame.memory_usage(deep=True, index=True).sum()))
 """

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 DP1_COLLECTION = SHARED_DATA / "dp1_object_collection"
 SAMPLES = SHARED_DATA / "samples"
 
@@ -27,3 +28,10 @@ def registry(tsmaker_home: Path):
 
     with Registry.open_default() as opened:
         yield opened
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Doctests that run the whole pipeline count as slow, like the tests that do."""
+    for item in items:
+        if item.name.endswith(("make_training_set", "ensure_demo_data")):
+            item.add_marker(pytest.mark.slow)

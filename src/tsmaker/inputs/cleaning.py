@@ -1,4 +1,4 @@
-"""Cleaning a redshift catalog before it is matched; every step counted in its report.
+"""Reading and cleaning a redshift catalog before it is matched; every step counted.
 
 Steps, in this order:
     1. ``specz_row`` (0-based row number in the file) is added, so every spec-z keeps
@@ -15,6 +15,7 @@ Steps, in this order:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tsmaker.columns import SPECZ_ROW_COLUMN
@@ -185,3 +186,47 @@ def _refuse_non_degrees(ra: np.ndarray, dec: np.ndarray, ra_name: str) -> None:
             "deg: RA looks like hours; convert to degrees or pass --coord-unit hour "
             "(--coord-unit deg if they really are degrees)"
         )
+
+
+def load_redshift_catalog(
+    path: Path,
+    overrides: Mapping[str, str | None],
+    *,
+    coord_unit: str = "auto",
+    z_min: float | None = None,
+    z_max: float | None = None,
+    where: str | None = None,
+    drop_sentinels: bool = True,
+) -> RedshiftCatalog:
+    """Read, check and clean a redshift catalog (:mod:`tsmaker.inputs.cleaning`).
+
+    Raises
+    ------
+    InputError
+        For unreadable files, missing or ambiguous columns, bad coordinates, duplicated
+        ids, an empty catalog, or a bad filter.
+    """
+    from tsmaker.formats.tables import read_table
+    from tsmaker.inputs.redshift import detect_columns
+
+    frame = read_table(path)
+    units = dict(frame.attrs.get("units", {}))
+    roles = detect_columns(list(frame.columns), overrides)
+    catalog = RedshiftCatalog(frame=frame, roles=roles, units=units)
+    cleaned = clean_redshift_catalog(
+        catalog, source=str(path), coord_unit=coord_unit, z_min=z_min, z_max=z_max,
+        where=where, drop_sentinels=drop_sentinels,
+    )
+    release_arrow_memory()
+    return cleaned
+
+
+def release_arrow_memory() -> None:
+    """Give the memory Arrow freed back to the system.
+
+    Arrow's allocator keeps freed memory for reuse: after a large catalog is read and
+    converted to pandas, the process would go on holding twice the catalog's size.
+    """
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tsmaker.columns import SPECZ_ROW_COLUMN
@@ -118,47 +117,3 @@ class RedshiftCatalog:
     def key_column(self) -> str:
         """The column identifying a spec-z: the id column, else ``specz_row``."""
         return self.roles.get("id", SPECZ_ROW_COLUMN)
-
-
-def load_redshift_catalog(
-    path: Path,
-    overrides: Mapping[str, str | None],
-    *,
-    coord_unit: str = "auto",
-    z_min: float | None = None,
-    z_max: float | None = None,
-    where: str | None = None,
-    drop_sentinels: bool = True,
-) -> RedshiftCatalog:
-    """Read, check and clean a redshift catalog (:mod:`tsmaker.inputs.cleaning`).
-
-    Raises
-    ------
-    InputError
-        For unreadable files, missing or ambiguous columns, bad coordinates, duplicated
-        ids, an empty catalog, or a bad filter.
-    """
-    from tsmaker.formats.tables import read_table
-    from tsmaker.inputs.cleaning import clean_redshift_catalog
-
-    frame = read_table(path)
-    units = dict(frame.attrs.get("units", {}))
-    roles = detect_columns(list(frame.columns), overrides)
-    catalog = RedshiftCatalog(frame=frame, roles=roles, units=units)
-    cleaned = clean_redshift_catalog(
-        catalog, source=str(path), coord_unit=coord_unit, z_min=z_min, z_max=z_max,
-        where=where, drop_sentinels=drop_sentinels,
-    )
-    release_arrow_memory()
-    return cleaned
-
-
-def release_arrow_memory() -> None:
-    """Give the memory Arrow freed back to the system.
-
-    Arrow's allocator keeps freed memory for reuse: after a large catalog is read and
-    converted to pandas, the process would go on holding twice the catalog's size.
-    """
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()

@@ -34,7 +34,7 @@ TASK_PARTITIONS = 32
 def write_product(plan: RunPlan, data_path: Path, report: Reporter) -> dict[str, Any]:
     """Run the match for ``plan``, write the product file at ``data_path``; return a summary."""
     from tsmaker.formats import writer_for
-    from tsmaker.inputs.redshift import release_arrow_memory
+    from tsmaker.inputs.cleaning import release_arrow_memory
     from tsmaker.matching.crossmatch import MatchParameters, PixelMatcher, PixelMatchGroup
     from tsmaker.matching.planning import plan_pixel_matches
     from tsmaker.run.execution import PartitionTask, open_executor

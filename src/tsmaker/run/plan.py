@@ -91,7 +91,7 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
     TsmakerError
         The first problem found, in one line.
     """
-    from tsmaker.inputs.redshift import load_redshift_catalog
+    from tsmaker.inputs.cleaning import load_redshift_catalog
     from tsmaker.matching.crossmatch import check_margin
 
     execution = ExecutionSettings.from_mapping(parameters.execution)

@@ -87,6 +87,7 @@ def test_matches_equal_lsdb_crossmatch(catalogs, tmp_path, radius_arcsec, k):
     np.testing.assert_allclose(merged["distance_x"], merged["distance_y"], rtol=0, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_disc_leaves_pixel_never_misses_an_edge_crossing():
     """Checked against a dense oracle: 3,600 points on each circle and its centre."""
     rng = np.random.default_rng(3)
@@ -120,6 +121,7 @@ def test_disc_leaves_pixel_never_misses_an_edge_crossing():
     assert (flagged & ~crosses).sum() <= 0.05 * crosses.sum()
 
 
+@pytest.mark.slow
 def test_spec_z_beyond_the_footprint_edge_match_objects_inside_it(tmp_path):
     """A spec-z in no partition, just beyond the edge of the object catalog's footprint,
     still gets every object within the radius (LSDB's crossmatch pairs only overlapping

@@ -7,8 +7,8 @@ from conftest import SAMPLES
 
 from tsmaker.errors import InputError, ParameterError
 from tsmaker.formats.tables import read_table
-from tsmaker.inputs.cleaning import clean_redshift_catalog
-from tsmaker.inputs.redshift import RedshiftCatalog, detect_columns, load_redshift_catalog
+from tsmaker.inputs.cleaning import clean_redshift_catalog, load_redshift_catalog
+from tsmaker.inputs.redshift import RedshiftCatalog, detect_columns
 
 
 def test_detects_real_2dflens_columns():

@@ -54,7 +54,10 @@ PROCESS_START_SECONDS = 60
 
 # Every Dask scheduler opens an HTTP server, on 8787 when free: another scheduler on this
 # machine only moves it, which is not what these tests are about.
-pytestmark = pytest.mark.filterwarnings("ignore:Port 8787 is already in use:UserWarning")
+pytestmark = [
+    pytest.mark.slow,  # local clusters, schedulers, HTTP and S3 servers
+    pytest.mark.filterwarnings("ignore:Port 8787 is already in use:UserWarning"),
+]
 
 
 @dataclass(frozen=True)

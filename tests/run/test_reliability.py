@@ -32,6 +32,8 @@ from tsmaker.inputs.redshift import RedshiftCatalog
 from tsmaker.registry.database import STALE_PRODUCT_MESSAGE, Registry
 from tsmaker.science.photometry import flux_err_to_mag_err, flux_to_mag
 
+pytestmark = pytest.mark.slow  # concurrent and signalled CLI processes
+
 TIMEOUT_SECONDS = 300
 CONCURRENT_RUNS = 8
 #: Three neighbours within 3 arcsec: ranks, blends and ties make the row order non-trivial.

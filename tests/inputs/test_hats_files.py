@@ -5,12 +5,11 @@ from pathlib import Path
 
 import hats
 import pytest
+from conftest import DP1_COLLECTION
 from oracle import synthetic_catalogs, write_collection
 
 from tsmaker.errors import CatalogError
 from tsmaker.inputs.hats_files import HatsLocation, open_object_catalog, read_catalog
-
-DP1_COLLECTION = Path(__file__).resolve().parents[2] / "shared/data/dp1_object_collection"
 
 
 def _hats_pixels(catalog) -> list[tuple[int, int]]:

@@ -7,6 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import PROJECT_ROOT
 
 from tsmaker.demo.builtin import ensure_demo_data
 from tsmaker.demo.mock import mock_object_dtypes, mock_object_frame
@@ -16,7 +17,6 @@ from tsmaker.demo.mock_specz import mock_specz_frame
 from tsmaker.inputs.profiles import BANDS
 from tsmaker.science.photometry import AB_ZERO_POINT_NJY
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DP1_SCHEMA_PATH = (
     PROJECT_ROOT.parent
     / "shared"
@@ -155,6 +155,7 @@ def test_specz_rejects_blends_beyond_matches(objects: pd.DataFrame) -> None:
         mock_specz_frame(objects, n_rows=10, seed=1, matched_fraction=0.1, blend_fraction=0.2)
 
 
+@pytest.mark.slow
 def test_write_object_collection_round_trip(objects: pd.DataFrame, tmp_path: Path) -> None:
     import lsdb
 
@@ -177,6 +178,7 @@ def test_write_object_collection_round_trip(objects: pd.DataFrame, tmp_path: Pat
         write_object_collection(objects, path)
 
 
+@pytest.mark.slow
 def test_ensure_demo_data_is_idempotent_and_atomic(tmp_path: Path) -> None:
     import lsdb
 
@@ -206,6 +208,7 @@ def test_ensure_demo_data_is_idempotent_and_atomic(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(pd.read_parquet(redshifts), specz)
 
 
+@pytest.mark.slow
 def test_ensure_demo_data_defaults_to_settings_demo_dir(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("TSMAKER_HOME", str(tmp_path))
     collection, redshifts = ensure_demo_data()

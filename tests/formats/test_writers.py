@@ -481,6 +481,7 @@ def test_close_without_any_batch_is_a_programming_error(tmp_path):
 # ------------------------------------------------------------------------ memory
 
 
+@pytest.mark.slow
 def test_parquet_memory_stays_bounded_by_a_few_batches(tmp_path):
     n_batches, rows_per_batch = 200, 50_000
     rng = np.random.default_rng(42)
@@ -518,6 +519,7 @@ def test_parquet_memory_stays_bounded_by_a_few_batches(tmp_path):
     assert peak_arrow_bytes < 5 * batch_bytes, peak_arrow_bytes
 
 
+@pytest.mark.slow
 def test_parquet_does_not_hold_thousands_of_small_batches(tmp_path):
     # A run at low spec-z density gives thousands of partitions of a few dozen rows:
     # far fewer rows than a row group, but each pandas frame costs tens of kB.

@@ -314,6 +314,7 @@ print(json.dumps(ids))
 """
 
 
+@pytest.mark.slow
 def test_eight_processes_share_one_registry(tmp_path: Path) -> None:
     # The registry file does not exist yet: the workers also race to create it.
     registry_file = tmp_path / "shared" / "registry.sqlite"
@@ -349,6 +350,7 @@ def test_eight_processes_share_one_registry(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- stale runs
 
 
+@pytest.mark.slow
 def test_reap_stale_products_marks_only_dead_processes(tmp_path: Path) -> None:
     registry_file = tmp_path / "registry.sqlite"
     create_and_exit = """

@@ -365,6 +365,7 @@ def _site_packages_snapshot() -> dict[str, tuple[int, int]]:
     return snapshot
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", dust_maps.DUST_MAP_NAMES)
 def test_fetch_map_downloads_into_dustmaps_layout_and_is_usable(
     name: str, tmp_path: Path, map_server: tuple[str, list[str], Path]
@@ -404,6 +405,7 @@ def test_fetch_map_downloads_into_dustmaps_layout_and_is_usable(
     assert len(requested) == len(MAP_FILES[name])  # valid files already there are kept
 
 
+@pytest.mark.slow
 def test_fetch_map_defaults_to_the_tsmaker_home(
     tmp_path: Path, map_server: tuple[str, list[str], Path]
 ) -> None:
@@ -414,6 +416,7 @@ def test_fetch_map_defaults_to_the_tsmaker_home(
     assert dust_maps.locate_map("planck") == location
 
 
+@pytest.mark.slow
 def test_fetch_map_replaces_a_broken_existing_file(
     tmp_path: Path, map_server: tuple[str, list[str], Path]
 ) -> None:
@@ -426,6 +429,7 @@ def test_fetch_map_replaces_a_broken_existing_file(
     assert broken.read_bytes() == (served / fx.PLANCK_FILE).read_bytes()
 
 
+@pytest.mark.slow
 def test_fetch_map_rejects_a_file_that_is_not_the_map(
     tmp_path: Path, map_server: tuple[str, list[str], Path]
 ) -> None:
@@ -440,6 +444,7 @@ def test_fetch_map_rejects_a_file_that_is_not_the_map(
     assert list((tmp_path / "fetched" / "planck").iterdir()) == []
 
 
+@pytest.mark.slow
 def test_fetch_map_http_error_is_one_line(
     tmp_path: Path, map_server: tuple[str, list[str], Path]
 ) -> None:
@@ -453,6 +458,7 @@ def test_fetch_map_http_error_is_one_line(
     assert sorted(p.name for p in (tmp_path / "fetched" / "csfd").iterdir()) == ["csfd_ebv.fits"]
 
 
+@pytest.mark.slow
 def test_fetch_map_from_a_closed_port_is_one_clear_line(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -472,6 +478,7 @@ def test_fetch_map_from_a_closed_port_is_one_clear_line(tmp_path: Path) -> None:
     assert list((tmp_path / "fetched" / "sfd").iterdir()) == []
 
 
+@pytest.mark.slow
 def test_fetch_map_refuses_site_packages(map_server: tuple[str, list[str], Path]) -> None:
     base_url, requested, _served = map_server
     target = Path(sysconfig.get_paths()["purelib"]) / "dustmaps" / "data"
@@ -502,6 +509,7 @@ def test_existing_dustmaps_config_is_read_not_rewritten(
     assert config_path.stat().st_mtime_ns == modified_ns
 
 
+@pytest.mark.slow
 def test_cli_dust_status_and_catalog_coefficients(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 

@@ -30,6 +30,8 @@ from tsmaker.registry.database import Registry
 PARALLEL = max(6, 2 * (os.cpu_count() or 1))
 TIMEOUT_SECONDS = 300
 
+pytestmark = pytest.mark.slow  # the CLI as a real process
+
 
 def tsmaker(*args: str, home: Path, env: Mapping[str, str] | None = None) -> Completed:
     """Run ``python -m tsmaker ARGS`` with TSMAKER_HOME=home, stdin not a terminal."""

@@ -212,6 +212,7 @@ def test_unique_closest_with_no_match_gives_an_empty_product(data, tmp_path):
                                          "removed_duplicate_specz": 0}
 
 
+@pytest.mark.slow
 def test_dp02_profile_keeps_only_primary_objects(data, tmp_path, registry):
     """The profile's row filter is applied to the partition and margin files read."""
     from tsmaker.manage.catalogs import add_object_catalog
@@ -268,6 +269,7 @@ def test_flux_only_product_has_no_magnitudes(data, tmp_path):
     assert not any("Mag" in column for column in columns)
 
 
+@pytest.mark.slow
 def test_cli_config_file_run_equals_flag_run(data, tmp_path):
     runner = CliRunner()
     flags = ["--redshift", str(data["specz_path"]), "--object", str(data["collection"]),
@@ -286,6 +288,7 @@ def test_cli_config_file_run_equals_flag_run(data, tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(a["files"][0]), pd.read_parquet(b["files"][0]))
 
 
+@pytest.mark.slow
 def test_cli_json_has_documented_keys_and_clean_stdout(data, tmp_path):
     result = CliRunner().invoke(app, ["run", "--name", "j", "--redshift", str(data["specz_path"]),
                                       "--object", str(data["collection"]), "--output-dir",
@@ -310,6 +313,7 @@ print(product.rows, ",".join(loaded) or "-")
 """
 
 
+@pytest.mark.slow
 def test_a_run_imports_no_lsdb_dask_or_numba(data, tmp_path):
     """Start-up stays at pyarrow's cost: the hats/LSDB/Dask stack is never imported."""
     import os
