@@ -12,6 +12,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 PARTIAL_MARKER = ".partial-"
@@ -40,12 +41,22 @@ def scratch_folder(final_path: Path) -> Path:
     return final_path.with_name(f".{final_path.name}{SCRATCH_SUFFIX}")
 
 
-def remove(path: Path) -> None:
-    """Delete a file or a folder tree; nothing happens when it is not there."""
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
+def remove(path: Path, *, strict: bool = False) -> None:
+    """Delete a file or a folder tree; nothing happens when it is not there.
+
+    Errors are ignored (a clean-up must not hide the error that led to it) unless
+    ``strict``, which raises the OSError.
+    """
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    except FileNotFoundError:
+        return
+    except OSError:
+        if strict:
+            raise
 
 
 def leftovers(final_path: Path, pid: int) -> list[Path]:
@@ -69,6 +80,27 @@ def commit(temporary: Path, final_path: Path) -> None:
         _fsync(temporary)
     os.replace(temporary, final_path)
     _fsync_folder(final_path.parent)
+
+
+@dataclass(frozen=True)
+class PendingFile:
+    """A complete temporary file (or folder) waiting to be moved onto its final path."""
+
+    temporary: Path
+    final_path: Path
+
+    def commit(self) -> Path:
+        """Move it into place (:func:`commit`); the final path."""
+        try:
+            commit(self.temporary, self.final_path)
+        except BaseException:
+            remove(self.temporary)
+            raise
+        return self.final_path
+
+    def discard(self) -> None:
+        """Delete the temporary file; the final path is left as it was."""
+        remove(self.temporary)
 
 
 @contextmanager

@@ -82,6 +82,10 @@ class RunInterrupted(TsmakerError):  # noqa: N818 - reads as an event, like Keyb
     exit_code = 130
 
 
+class RunCancelled(RunInterrupted):  # noqa: N818
+    """A run's product was cancelled or removed while it ran."""
+
+
 def first_line(error: BaseException) -> str:
     r"""The first line of an exception's message, or its type's name when it has none.
 

@@ -206,8 +206,9 @@ def test_fail_and_interrupt_products(registry: Registry) -> None:
 
     with pytest.raises(InputError, match="failure status 'done' is not one of"):
         registry.fail_product(failed.id, status="done", message="x")
-    with pytest.raises(ProductError, match="unknown product id 999"):
-        registry.fail_product(999, message="x")
+    # A product removed while it ran: nothing to mark, and the run's own error stays.
+    registry.fail_product(999, message="x")
+    assert registry.find_product(999) is None
     with pytest.raises(ProductError, match="is failed, not running"):
         registry.finish_product(failed.id, rows=1, files=[], summary={})
 
@@ -404,7 +405,7 @@ def test_registry_newer_than_this_code_is_refused(tmp_path: Path) -> None:
     assert "upgrade tsmaker" in str(raised.value)
 
 
-def test_reopened_v1_file_keeps_data(tmp_path: Path) -> None:
+def test_reopened_file_keeps_data(tmp_path: Path) -> None:
     registry_file = tmp_path / "registry.sqlite"
     with Registry(registry_file) as registry:
         catalog = add_ozdes(registry)
@@ -413,12 +414,38 @@ def test_reopened_v1_file_keeps_data(tmp_path: Path) -> None:
         assert registry.get_catalog("ozdes") == catalog
         assert registry.get_product(product.id) == product
     check = sqlite3.connect(registry_file)
-    assert check.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert check.execute("PRAGMA user_version").fetchone()[0] == CURRENT_VERSION
     assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     check.close()
 
 
-def test_newer_code_migrates_a_v1_file(tmp_path: Path, monkeypatch) -> None:
+CURRENT_VERSION = len(registry_module._MIGRATIONS)
+
+
+def test_a_version_1_file_is_upgraded_keeping_its_rows_and_its_id_sequence(tmp_path):
+    registry_file = tmp_path / "registry.sqlite"
+    old = sqlite3.connect(registry_file)
+    for statement in registry_module._MIGRATIONS[0]:
+        old.execute(statement)
+    for name in ("a", "b", "c"):
+        old.execute("INSERT INTO products (name, status, created_at) VALUES (?, 'done', 'x')",
+                    (name,))
+    old.execute("DELETE FROM products WHERE name = 'c'")  # id 3 must never come back
+    old.execute("PRAGMA user_version = 1")
+    old.commit()
+    old.close()
+
+    with Registry(registry_file) as registry:
+        assert [p.full_name for p in registry.list_products()] == ["b_2", "a_1"]
+        queued = registry.create_product(name="q", description="", parameters={}, inputs={},
+                                         versions={}, status="queued")
+        assert queued.id == 4 and queued.status == "queued"
+    check = sqlite3.connect(registry_file)
+    assert check.execute("PRAGMA user_version").fetchone()[0] == 2
+    check.close()
+
+
+def test_newer_code_migrates_a_file(tmp_path: Path, monkeypatch) -> None:
     registry_file = tmp_path / "registry.sqlite"
     with Registry(registry_file) as registry:
         catalog = add_ozdes(registry)
@@ -427,7 +454,7 @@ def test_newer_code_migrates_a_v1_file(tmp_path: Path, monkeypatch) -> None:
     with Registry(registry_file) as registry:
         assert registry.get_catalog("ozdes") == catalog
     check = sqlite3.connect(registry_file)
-    assert check.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert check.execute("PRAGMA user_version").fetchone()[0] == CURRENT_VERSION + 1
     columns = [row[1] for row in check.execute("PRAGMA table_info(catalogs)")]
     check.close()
     assert "sky_area_deg2" in columns
@@ -442,7 +469,7 @@ def test_failed_migration_leaves_file_unchanged(tmp_path: Path, monkeypatch) -> 
     with pytest.raises(RegistryError, match="syntax error"):
         Registry(registry_file)
     check = sqlite3.connect(registry_file)
-    assert check.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert check.execute("PRAGMA user_version").fetchone()[0] == CURRENT_VERSION
     columns = [row[1] for row in check.execute("PRAGMA table_info(catalogs)")]
     check.close()
     assert "good" not in columns

@@ -216,7 +216,20 @@ class TableWriter(ABC):
         """
         if self._state == "closed":
             return self.final_path
-        self._require_open("close")
+        return self.finish().commit()
+
+    def finish(self) -> atomic.PendingFile:
+        """Complete the temporary file, but leave moving it into place to the caller.
+
+        The product's run moves it (:meth:`tsmaker.atomic.PendingFile.commit`) only
+        once the registry says the product may be finished, or discards it.
+
+        Raises
+        ------
+        RuntimeError
+            If nothing was ever written, or the writer was aborted.
+        """
+        self._require_open("finish")
         if self._columns is None:
             self.abort()
             raise RuntimeError(
@@ -225,12 +238,11 @@ class TableWriter(ABC):
             )
         try:
             self._finish()
-            atomic.commit(self.temp_path, self.final_path)
         except BaseException:
             self.abort()
             raise
         self._state = "closed"
-        return self.final_path
+        return atomic.PendingFile(self.temp_path, self.final_path)
 
     def abort(self) -> None:
         """Stop writing and delete the temporary file. Safe to call more than once."""

@@ -13,6 +13,7 @@ from tsmaker import atomic
 from tsmaker.columns import SPECZ_ROW_COLUMN, file_column
 from tsmaker.errors import InputError, ProductError
 from tsmaker.registry import using_registry
+from tsmaker.registry.records import ACTIVE_STATUSES
 from tsmaker.run.reaping import reap_interrupted_products
 
 if TYPE_CHECKING:
@@ -75,21 +76,88 @@ def read_product(
 def remove_product(
     reference: str | int, *, force: bool = False, registry: Registry | None = None
 ) -> ProductRecord:
-    """Delete a product's files, then its record; the record as it was.
+    """Remove a product: its record is marked first, then its files go, then the record.
+
+    A queued or running product is refused unless ``force``, which also stops its run.
+    A removal cut short (a folder that refuses the deletion) leaves the product marked
+    ``removing``; the next ``products rm`` (or any command, :mod:`tsmaker.run.reaping`)
+    finishes it.
+
+    Returns
+    -------
+    ProductRecord
+        The record as it was.
 
     Raises
     ------
     ProductError
-        The product is still running and ``force`` is false.
+        Queued or running without ``force``, or a file that cannot be deleted.
     """
     with using_registry(registry) as opened:
-        product = opened.get_product(reference)
-        if product.status == "running" and not force:
-            # The registry says so too; asking first keeps the files when it refuses.
-            opened.remove_product(product.id, force=False)
-        for name in product.files:
-            atomic.remove(Path(name))
-        return opened.remove_product(product.id, force=True)
+        product = opened.begin_removal(reference, force=force)
+        if product.status in ACTIVE_STATUSES:
+            stop_run(product)
+        delete_files(product)
+        opened.delete_product(product.id)
+        return product
+
+
+def cancel_product(reference: str | int, registry: Registry | None = None) -> ProductRecord:
+    """Cancel a queued or running product and stop its run; the record after it.
+
+    Nothing the run writes reaches a final name (:meth:`Registry.finishing`).
+    """
+    with using_registry(registry) as opened:
+        before = opened.cancel_product(reference)
+        if before.status == "running":
+            stop_run(before)
+        return opened.get_product(before.id)
+
+
+def delete_files(product: ProductRecord) -> None:
+    """Delete a product's files and folders (those already gone are fine).
+
+    Raises
+    ------
+    ProductError
+        A file that cannot be deleted, named with the reason and what to do.
+    """
+    for name in product.files:
+        path = Path(name)
+        try:
+            atomic.remove(path, strict=True)
+        except OSError as error:
+            raise ProductError(
+                f"cannot delete {str(path)!r} of product {product.full_name} "
+                f"({error.strerror or error}); it is marked 'removing': make its folder "
+                f"writable and run `tsmaker products rm {product.full_name}` again"
+            ) from None
+
+
+def stop_run(product: ProductRecord) -> bool:
+    """Send SIGTERM to the tsmaker process running ``product`` on this host; True if sent.
+
+    Only a process that is a tsmaker command or job is signalled (a Python session
+    that called ``make_training_set`` notices the cancellation itself, and a reused
+    process id belongs to someone else).
+    """
+    import os
+    import signal
+    import socket
+
+    if not product.pid or product.host != socket.gethostname() or product.pid == os.getpid():
+        return False
+    try:
+        command = Path(f"/proc/{product.pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        return False
+    if b"tsmaker" not in command:
+        return False
+    try:
+        os.kill(product.pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def plot_product(

@@ -18,7 +18,7 @@ from typing import Self
 
 from tsmaker import settings
 from tsmaker.registry.catalog_table import CatalogTable
-from tsmaker.registry.product_table import STALE_PRODUCT_MESSAGE, ProductTable
+from tsmaker.registry.product_lifecycle import STALE_PRODUCT_MESSAGE, ProductLifecycle
 
 __all__ = ["STALE_PRODUCT_MESSAGE", "Registry", "using_registry"]
 
@@ -63,10 +63,49 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX products_by_name ON products (name)",
         "CREATE INDEX products_by_status ON products (status)",
     ),
+    (  # version 2: products can be queued (a server's job waiting its turn), cancelled, or
+        # being removed (files going, record next). SQLite cannot change a CHECK in place:
+        # the table is rebuilt, and its id sequence carried over so that no id is reused.
+        """
+        CREATE TABLE products_v2 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed',
+                                                   'interrupted', 'cancelled', 'removing')),
+            parameters TEXT NOT NULL DEFAULT '{}',
+            inputs TEXT NOT NULL DEFAULT '{}',
+            versions TEXT NOT NULL DEFAULT '{}',
+            rows INTEGER,
+            files TEXT NOT NULL DEFAULT '[]',
+            summary TEXT NOT NULL DEFAULT '{}',
+            message TEXT,
+            created_at TEXT NOT NULL,
+            finished_at TEXT,
+            pid INTEGER,
+            host TEXT
+        )
+        """,
+        "INSERT INTO products_v2 SELECT * FROM products",
+        """
+        INSERT INTO sqlite_sequence (name, seq)
+        SELECT 'products_v2', seq FROM sqlite_sequence WHERE name = 'products'
+            AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'products_v2')
+        """,
+        """
+        UPDATE sqlite_sequence SET seq = MAX(seq, IFNULL(
+            (SELECT seq FROM sqlite_sequence WHERE name = 'products'), 0))
+        WHERE name = 'products_v2'
+        """,
+        "DROP TABLE products",
+        "ALTER TABLE products_v2 RENAME TO products",
+        "CREATE INDEX products_by_name ON products (name)",
+        "CREATE INDEX products_by_status ON products (status)",
+    ),
 )
 
 
-class Registry(CatalogTable, ProductTable):
+class Registry(CatalogTable, ProductLifecycle):
     """The SQLite registry of catalogs and products.
 
     Parameters

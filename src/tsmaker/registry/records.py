@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CATALOG_KINDS: tuple[str, ...] = ("object", "redshift")
-PRODUCT_STATUSES: tuple[str, ...] = ("running", "done", "failed", "interrupted")
+PRODUCT_STATUSES: tuple[str, ...] = (
+    "queued", "running", "done", "failed", "interrupted", "cancelled", "removing",
+)
+ACTIVE_STATUSES: tuple[str, ...] = ("queued", "running")
+"""A product in one of these is waiting for, or doing, its run."""
 MAX_FILE_STEM_CHARS = 100
 
 
@@ -60,7 +64,9 @@ class ProductRecord:
     description: str
     """Free text."""
     status: str
-    """``"running"``, ``"done"``, ``"failed"`` or ``"interrupted"``."""
+    """``"queued"`` (a server's job waiting its turn), ``"running"``, ``"done"``,
+    ``"failed"``, ``"interrupted"``, ``"cancelled"``, or ``"removing"`` (its files are
+    being deleted; the record goes next)."""
     parameters: dict[str, Any]
     """The run's parameters."""
     inputs: dict[str, Any]

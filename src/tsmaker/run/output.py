@@ -31,8 +31,14 @@ TASK_SPECZ_ROWS = 20_000
 TASK_PARTITIONS = 32
 
 
-def write_product(plan: RunPlan, data_path: Path, report: Reporter) -> dict[str, Any]:
-    """Run the match for ``plan``, write the product file at ``data_path``; return a summary."""
+def write_product(
+    plan: RunPlan, data_path: Path, report: Reporter
+) -> tuple[dict[str, Any], atomic.PendingFile]:
+    """Run the match for ``plan`` and write the product file; its summary and the file.
+
+    The file is complete but still under its temporary name: the pipeline moves it
+    onto ``data_path`` once the registry lets the product finish.
+    """
     from tsmaker.formats import writer_for
     from tsmaker.inputs.cleaning import release_arrow_memory
     from tsmaker.matching.crossmatch import MatchParameters, PixelMatcher, PixelMatchGroup
@@ -90,15 +96,16 @@ def write_product(plan: RunPlan, data_path: Path, report: Reporter) -> dict[str,
         )
         results = (item for items in executor.ordered_results(tasks) for item in items)
         if parameters.unique == "closest":
-            unique_counts = _write_unique(plan, results, data_path, statistics, report)
+            unique_counts, pending = _write_unique(plan, results, data_path, statistics,
+                                                   report)
         else:
             unique_counts = None
-            _write_stream(plan, results, data_path, statistics, report)
+            pending = _write_stream(plan, results, data_path, statistics, report)
     summary = statistics.summary(partitions)
     if unique_counts is not None:
         summary["unique"] = unique_counts
     summary["executor"] = executor.description
-    return summary
+    return summary, pending
 
 
 def group_pixel_matches(
@@ -215,8 +222,9 @@ def _write_stream(
     data_path: Path,
     statistics: _Statistics,
     report: Reporter,
-) -> None:
-    with _open_writer(plan, data_path) as writer:
+) -> atomic.PendingFile:
+    writer = _open_writer(plan, data_path)
+    try:
         for frame, pixels in results:
             statistics.add(frame)
             # The first rows fix the columns' dtypes; a partition without matches has
@@ -226,6 +234,10 @@ def _write_stream(
             report("advance", rows=len(frame), partitions=len(pixels))
         if writer.rows_written == 0:
             writer.write(_empty_frame(plan))
+        return writer.finish()
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def _write_unique(
@@ -234,7 +246,7 @@ def _write_unique(
     data_path: Path,
     statistics: _Statistics,
     report: Reporter,
-) -> dict[str, int]:
+) -> tuple[dict[str, int], atomic.PendingFile]:
     import numpy as np
     import pandas as pd
 
@@ -269,11 +281,11 @@ def _write_unique(
                 higher_flag_is_better=plan.parameters.z_flag_better == "higher",
             )
         report("step", text="Writing unique rows")
-        _write_stream(plan, _filtered_parts(parts, keep), data_path, statistics,
-                      _quiet_advance(report))
+        pending = _write_stream(plan, _filtered_parts(parts, keep), data_path, statistics,
+                                _quiet_advance(report))
     finally:
         atomic.remove(parts_dir)
-    return counts
+    return counts, pending
 
 
 def _filtered_parts(

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tsmaker import atomic
-from tsmaker.errors import RunInterrupted
+from tsmaker.errors import RunCancelled, RunInterrupted
 from tsmaker.parameters import RunParameters
 from tsmaker.parameters import save_config as write_config
 from tsmaker.run.plan import Reporter, RunPlan, plan_run, silent
@@ -205,8 +205,14 @@ def run(
         return execute_plan(plan, opened, report)
 
 
-def execute_plan(plan: RunPlan, registry: Registry, report: Reporter) -> ProductRecord:
-    """Register the product, compute and stream it to disk, then mark it done."""
+def execute_plan(
+    plan: RunPlan, registry: Registry, report: Reporter, *, queued_id: int | None = None
+) -> ProductRecord:
+    """Register the product, compute and stream it to disk, then mark it done.
+
+    With ``queued_id`` the run is that queued product's (:mod:`tsmaker.run.jobs`),
+    started now instead of a new product registered.
+    """
     from tsmaker.registry.records import safe_file_stem
     from tsmaker.run.output import write_product
 
@@ -218,13 +224,20 @@ def execute_plan(plan: RunPlan, registry: Registry, report: Reporter) -> Product
         plan.recipe.extinction_coeffs if plan.recipe.dust.dereddens else None
     )
     stored_parameters["sort_order"] = SORT_ORDER
-    product = registry.create_product(
-        name=parameters.name,
-        description=parameters.description,
-        parameters=stored_parameters,
-        inputs=plan.inputs,
-        versions=software_versions(),
-    )
+    if queued_id is None:
+        product = registry.create_product(
+            name=parameters.name,
+            description=parameters.description,
+            parameters=stored_parameters,
+            inputs=plan.inputs,
+            versions=software_versions(),
+        )
+    else:
+        product = registry.start_product(
+            queued_id, parameters=stored_parameters, inputs=plan.inputs,
+            versions=software_versions(),
+        )
+    report = CancellationWatch(registry, product, report)
     for notice in plan.notices:
         report("notice", text=notice)
     started = time.monotonic()
@@ -234,7 +247,7 @@ def execute_plan(plan: RunPlan, registry: Registry, report: Reporter) -> Product
         registry.update_product_summary(
             product.id, {"planned_files": [str(data_path), str(sidecar)]}
         )
-        summary = write_product(plan, data_path, report)
+        summary, pending = write_product(plan, data_path, report)
         summary["elapsed_seconds"] = round(time.monotonic() - started, 3)
         if summary["rows"] == 0:
             notice = (
@@ -244,14 +257,7 @@ def execute_plan(plan: RunPlan, registry: Registry, report: Reporter) -> Product
             plan.notices.append(notice)
             report("notice", text=notice)
         summary["notices"] = plan.notices
-        record = product.to_dict()
-        record.update(status="done", rows=summary["rows"], summary=summary)
-        record["files"] = [str(data_path), str(sidecar)]
-        atomic.write_text(sidecar, json.dumps(record, indent=2, default=str) + "\n")
-        finished = registry.finish_product(
-            product.id, rows=summary["rows"], files=[str(data_path), str(sidecar)],
-            summary=summary,
-        )
+        finished = _finish(registry, product, pending, sidecar, summary)
     except BaseException as error:
         interrupted = isinstance(error, KeyboardInterrupt | RunInterrupted)
         message = "interrupted" if interrupted else f"{type(error).__name__}: {error}"
@@ -261,6 +267,65 @@ def execute_plan(plan: RunPlan, registry: Registry, report: Reporter) -> Product
         raise
     report("done", summary=summary, product=finished)
     return finished
+
+
+class CancellationWatch:
+    """Passes a run's events on, and stops the run once its product is no longer running.
+
+    The registry is asked at most once a second, as partitions finish: a product
+    cancelled or removed from another process (the web page, ``products rm --force``)
+    stops a run that no signal reaches (one started from a Python session).
+    """
+
+    INTERVAL_SECONDS = 1.0
+
+    def __init__(self, registry: Registry, product: ProductRecord, report: Reporter) -> None:
+        self.registry = registry
+        self.product = product
+        self.report = report
+        self.checked = time.monotonic()
+
+    def __call__(self, event: str, **info: Any) -> None:
+        """Pass the event on; on ``advance``, stop a run whose product was cancelled."""
+        self.report(event, **info)
+        if event != "advance" or time.monotonic() - self.checked < self.INTERVAL_SECONDS:
+            return
+        self.checked = time.monotonic()
+        status = self.registry.product_status(self.product.id)
+        if status != "running":
+            raise RunCancelled(
+                f"product {self.product.full_name} was {status or 'removed'} while it ran; "
+                "its files were not kept"
+            )
+
+
+def _finish(
+    registry: Registry, product: ProductRecord, pending: atomic.PendingFile, sidecar: Path,
+    summary: dict[str, Any],
+) -> ProductRecord:
+    """Move the files into place and mark the product done, as one step.
+
+    The registry is held meanwhile (:meth:`tsmaker.registry.Registry.finishing`): a
+    product cancelled or removed while it ran keeps no file under a final name, and a
+    failure here takes back what was moved.
+    """
+    data_path = pending.final_path
+    files = [str(data_path), str(sidecar)]
+    record = product.to_dict()
+    record.update(status="done", rows=summary["rows"], summary=summary, files=files)
+    committed = False
+    try:
+        with registry.finishing(product.id) as done:
+            pending.commit()
+            committed = True
+            atomic.write_text(sidecar, json.dumps(record, indent=2, default=str) + "\n")
+            return done(rows=summary["rows"], files=files, summary=summary)
+    except BaseException:
+        pending.discard()
+        if committed:
+            atomic.remove(data_path)
+            atomic.remove(sidecar)
+        raise
 
 
 def product_paths(plan: RunPlan, stem: str) -> tuple[Path, Path]:

@@ -20,11 +20,20 @@ if TYPE_CHECKING:
 def reap_interrupted_products(registry: Registry) -> list[int]:
     """Mark products whose process died as interrupted and delete their partial files.
 
+    Removals cut short are finished too, where their files can now be deleted.
+
     Returns
     -------
     list of int
         The ids of the products reaped.
     """
+    for removing in registry.pending_removals():
+        try:
+            for name in removing.files:
+                atomic.remove(Path(name), strict=True)
+        except OSError:
+            continue  # still refused: `products list` shows it as removing
+        registry.delete_product(removing.id)
     reaped = registry.reap_stale_products()
     for product_id in reaped:
         product = registry.get_product(product_id)
