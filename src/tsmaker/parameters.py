@@ -301,7 +301,7 @@ def _field_name(key: str) -> str:
     return FLAG_TO_FIELD.get(name, name)
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -383,7 +383,7 @@ def save_config(parameters: RunParameters, path: Path) -> Path:
     return atomic.write_text(Path(path), "\n".join(lines) + "\n")
 
 
-def _toml_value(value: Any) -> str:
+def _toml_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):

@@ -6,7 +6,8 @@ so ``tsmaker --help`` and ``tsmaker catalogs list`` start quickly.
 
 import signal
 import sys
-from typing import Annotated, Any
+from types import FrameType
+from typing import Annotated
 
 import typer
 
@@ -51,7 +52,7 @@ def _main(
     """Training Set Maker."""
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise RunInterrupted("stopped by SIGTERM")
 
 

@@ -3,14 +3,19 @@
 Only the CLI imports this module (it imports rich); the library never does.
 """
 
+from __future__ import annotations
+
 import json
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
@@ -66,7 +71,7 @@ def print_record(record: Mapping[str, Any], title: str) -> None:
     sys.stdout.flush()
 
 
-def _cell(value: Any) -> str:
+def _cell(value: object) -> str:
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -99,8 +104,8 @@ class ProgressReporter:
         self.quiet = quiet
         self.interactive = stderr.is_terminal and not quiet
         self.started = time.monotonic()
-        self._progress: Any = None
-        self._task: Any = None
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
 
     def __call__(self, event: str, **info: Any) -> None:
         """Render one pipeline event."""

@@ -27,6 +27,7 @@ from tsmaker.errors import InputError
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+    from pandas.api.extensions import ExtensionDtype
 
 ColumnKind = Literal["float", "int", "uint", "bool", "string"]
 
@@ -146,7 +147,7 @@ class TableWriter(ABC):
                     "integer; give the maximum length in bytes"
                 )
         self._columns: list[str] | None = None
-        self._dtypes: dict[str, Any] = {}
+        self._dtypes: dict[str, np.dtype | ExtensionDtype] = {}
         self._rows_written = 0
         self._batches_written = 0
         self._state: Literal["open", "closed", "aborted"] = "open"
@@ -340,7 +341,7 @@ class TableWriter(ABC):
         """Describe every fixed column for fixed-layout formats (FITS, HDF5)."""
         return [self._column_spec(name, self._dtypes[name]) for name in self.columns]
 
-    def _column_spec(self, name: str, dtype: Any) -> ColumnSpec:
+    def _column_spec(self, name: str, dtype: np.dtype | ExtensionDtype) -> ColumnSpec:
         import numpy as np
         from pandas.api import types
 
@@ -397,7 +398,7 @@ class TableWriter(ABC):
         return encoded.to_numpy(dtype=f"S{width}")
 
 
-def _numpy_equivalent(dtype: Any) -> np.dtype:
+def _numpy_equivalent(dtype: np.dtype | ExtensionDtype) -> np.dtype:
     """The numpy dtype behind a numpy, pandas-nullable or pyarrow-backed dtype."""
     import numpy as np
 

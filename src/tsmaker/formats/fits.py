@@ -45,7 +45,7 @@ has rows (at least 1). A longer value later raises
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, ClassVar
+from typing import IO, TYPE_CHECKING, ClassVar
 
 from tsmaker.errors import InputError
 from tsmaker.formats.base import ColumnSpec, TableWriter
@@ -53,6 +53,7 @@ from tsmaker.formats.base import ColumnSpec, TableWriter
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+    from astropy.io import fits
 
 #: EXTNAME of the binary table holding the rows.
 EXTNAME = "TRAINING_SET"
@@ -97,7 +98,7 @@ class FitsWriter(TableWriter):
         # Fail on unsupported dtypes now; the header waits for a batch with rows so
         # that string widths can come from real values.
         self._specs = self._column_specs()
-        self._table_header: Any = None
+        self._table_header: fits.Header | None = None
         self._table_header_offset_bytes = 0
         self._table_header_size_bytes = 0
         self._data_size_bytes = 0

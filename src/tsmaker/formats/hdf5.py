@@ -40,12 +40,13 @@ field (strings as ``bytes``, mask fields included).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from tsmaker.errors import InputError
 from tsmaker.formats.base import ColumnSpec, TableWriter
 
 if TYPE_CHECKING:
+    import h5py
     import numpy as np
     import pandas as pd
 
@@ -66,7 +67,7 @@ class Hdf5Writer(TableWriter):
     format_name: ClassVar[str] = "hdf5"
     suffix: ClassVar[str] = ".hdf5"
 
-    _file: Any = None
+    _file: h5py.File | None = None
 
     def _start(self, first_frame: pd.DataFrame) -> None:
         # Fail on unsupported dtypes now; the file waits for a batch with rows so
@@ -183,7 +184,7 @@ class Hdf5Writer(TableWriter):
                 rows[name] = series.to_numpy(dtype=storage, na_value=np.nan)
                 continue
             if spec.kind == "bool":
-                fill: Any = False
+                fill: bool | int = False
             elif spec.kind == "uint":
                 fill = np.iinfo(storage).max
             else:

@@ -18,13 +18,15 @@ Layout
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from tsmaker.errors import InputError
 from tsmaker.formats.base import TableWriter
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
 #: Key of the product parameters in the Parquet key-value metadata.
 PARAMETERS_KEY = b"tsmaker"
@@ -47,10 +49,10 @@ class ParquetWriter(TableWriter):
     #: must not wait in memory for a row group to fill.
     convert_batches: ClassVar[int] = 64
 
-    _writer: Any = None
-    _schema: Any = None
-    _pending_frames: list[Any]
-    _pending_tables: list[Any]
+    _writer: pq.ParquetWriter | None = None
+    _schema: pa.Schema | None = None
+    _pending_frames: list[pd.DataFrame]
+    _pending_tables: list[pa.Table]
     _pending_rows: int = 0
 
     def _start(self, first_frame: pd.DataFrame) -> None:

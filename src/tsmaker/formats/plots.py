@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from numpy.typing import ArrayLike
 
     from tsmaker.registry.records import ProductRecord
 
@@ -271,7 +272,7 @@ def _draw_sky(axes: Axes, sky: Sky) -> None:
     axes.legend(fontsize="small", markerscale=3 if size < 1 else 1)
 
 
-def plot_ra(ra_deg: Any) -> Any:
+def plot_ra(ra_deg: ArrayLike) -> np.ndarray:
     """RA in degrees arranged for a plot: continuous across 0 when the points straddle it.
 
     The points straddle RA = 0 when the widest empty stretch of the circle is not
@@ -297,7 +298,7 @@ def plot_ra(ra_deg: Any) -> Any:
     return ra
 
 
-def _finite(values: Any) -> Any:
+def _finite(values: np.ndarray) -> np.ndarray:
     import numpy as np
 
     return values[np.isfinite(values)]

@@ -21,7 +21,11 @@ from tsmaker.formats.hdf5 import DATASET_PATH as HDF5_DATASET
 from tsmaker.formats.hdf5 import MASK_SUFFIX as HDF5_MASK_SUFFIX
 
 if TYPE_CHECKING:
+    import h5py
+    import numpy as np
     import pandas as pd
+    from astropy.io import fits
+    from pandas.api.extensions import ExtensionArray
 
 SUFFIXES_BY_FORMAT: dict[str, tuple[str, ...]] = {
     "parquet": (".parquet", ".parq", ".pq"),
@@ -198,7 +202,7 @@ def _column_names(path: Path, format_name: str, kind: TableKind) -> list[str]:
     return [str(name) for name in lsdb.open_catalog(path).all_columns]
 
 
-def _read_parquet(path: Path, columns: list[str] | None, kind: TableKind) -> Any:
+def _read_parquet(path: Path, columns: list[str] | None, kind: TableKind) -> pd.DataFrame:
     import pandas as pd
 
     return pd.read_parquet(path, columns=columns)
@@ -219,7 +223,7 @@ def _csv_options(path: Path) -> dict[str, Any]:
     return {"sep": separator, "skiprows": comment_lines}
 
 
-def _read_csv(path: Path, columns: list[str] | None, kind: TableKind) -> Any:
+def _read_csv(path: Path, columns: list[str] | None, kind: TableKind) -> pd.DataFrame:
     import pandas as pd
 
     _refuse_binary_text(path, kind)
@@ -246,7 +250,7 @@ def _refuse_binary_text(path: Path, kind: TableKind) -> None:
         )
 
 
-def _read_fits(path: Path, columns: list[str] | None, kind: TableKind) -> Any:
+def _read_fits(path: Path, columns: list[str] | None, kind: TableKind) -> pd.DataFrame:
     from astropy.io import fits
     from astropy.table import Table
 
@@ -263,7 +267,7 @@ def _read_fits(path: Path, columns: list[str] | None, kind: TableKind) -> Any:
     return frame
 
 
-def _fits_table_index(path: Path, hdus: Any, kind: TableKind) -> int:
+def _fits_table_index(path: Path, hdus: fits.HDUList, kind: TableKind) -> int:
     from astropy.io import fits
 
     for index, hdu in enumerate(hdus):
@@ -275,7 +279,7 @@ def _fits_table_index(path: Path, hdus: Any, kind: TableKind) -> int:
     )
 
 
-def _hdf5_table(path: Path, handle: Any, kind: TableKind) -> Any:
+def _hdf5_table(path: Path, handle: h5py.File, kind: TableKind) -> h5py.Dataset | None:
     """Tsmaker's ``training_set`` dataset, else the first table (compound dataset), else None.
 
     None means a pandas/PyTables file (which stores its table differently); a product
@@ -300,7 +304,7 @@ def _hdf5_table(path: Path, handle: Any, kind: TableKind) -> Any:
     return None
 
 
-def _read_hdf5(path: Path, columns: list[str] | None, kind: TableKind) -> Any:
+def _read_hdf5(path: Path, columns: list[str] | None, kind: TableKind) -> pd.DataFrame:
     import h5py
     import numpy as np
     import pandas as pd
@@ -315,7 +319,7 @@ def _read_hdf5(path: Path, columns: list[str] | None, kind: TableKind) -> Any:
         ]
         masks = [name + HDF5_MASK_SUFFIX for name in names if name + HDF5_MASK_SUFFIX in fields]
         rows = dataset.fields(names + masks)[()] if names else np.empty(dataset.shape[0])
-    data: dict[str, Any] = {}
+    data: dict[str, np.ndarray | ExtensionArray] = {}
     for name in names:
         values = rows[name]
         if values.dtype.kind == "S":
@@ -330,14 +334,14 @@ def _read_hdf5(path: Path, columns: list[str] | None, kind: TableKind) -> Any:
     return pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
 
 
-def _read_hats(path: Path, columns: list[str] | None, kind: TableKind) -> Any:
+def _read_hats(path: Path, columns: list[str] | None, kind: TableKind) -> pd.DataFrame:
     import lsdb
     import pandas as pd
 
     return pd.DataFrame(lsdb.open_catalog(path, columns=columns).compute(progress_bar=False))
 
 
-_READERS: dict[str, Callable[[Path, list[str] | None, TableKind], Any]] = {
+_READERS: dict[str, Callable[[Path, list[str] | None, TableKind], pd.DataFrame]] = {
     "parquet": _read_parquet,
     "csv": _read_csv,
     "fits": _read_fits,

@@ -7,12 +7,18 @@ column names, numbers, strings, True/False/None, comparisons (``== != < <= > >=`
 It is evaluated column-wise with numpy, never with ``eval``.
 """
 
+from __future__ import annotations
+
 import ast
 import operator
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tsmaker.parameters import parameter_error
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 _COMPARISONS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Eq: operator.eq,
@@ -74,7 +80,7 @@ _ALLOWED_NODES = (
 )
 
 
-def evaluate_where(expression: str, frame: Any) -> Any:
+def evaluate_where(expression: str, frame: pd.DataFrame) -> np.ndarray:
     """Evaluate a filter on a pandas DataFrame and return a boolean numpy mask.
 
     Missing values compare as False, so a row with a missing flag fails ``flag >= 3``.
@@ -102,7 +108,7 @@ def evaluate_where(expression: str, frame: Any) -> Any:
     return mask
 
 
-def _evaluate(node: ast.AST, frame: Any, expression: str) -> Any:
+def _evaluate(node: ast.AST, frame: pd.DataFrame, expression: str) -> Any:
     import numpy as np
 
     if isinstance(node, ast.Name):
@@ -149,7 +155,7 @@ def _evaluate(node: ast.AST, frame: Any, expression: str) -> Any:
     )
 
 
-def _compare(node: ast.Compare, frame: Any, expression: str) -> Any:
+def _compare(node: ast.Compare, frame: pd.DataFrame, expression: str) -> np.ndarray:
     import numpy as np
 
     result = None
@@ -182,7 +188,7 @@ def _compare(node: ast.Compare, frame: Any, expression: str) -> Any:
     return result
 
 
-def _as_mask(value: Any, expression: str) -> Any:
+def _as_mask(value: Any, expression: str) -> np.ndarray:
     import numpy as np
 
     mask = np.asarray(value)

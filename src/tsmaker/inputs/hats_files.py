@@ -13,11 +13,17 @@ Local folders are read with the operating system; URLs (``https://``, ``s3://``,
 through fsspec, as hats does.
 """
 
+from __future__ import annotations
+
 import posixpath
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tsmaker.errors import CatalogError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from fsspec import AbstractFileSystem
 
 
 @dataclass(frozen=True)
@@ -28,11 +34,11 @@ class HatsLocation:
     """Local path, or the URL's path as its fsspec filesystem wants it."""
     url: str | None = None
     """The URL as given (None for a local folder)."""
-    filesystem: Any = field(default=None, compare=False, repr=False)
+    filesystem: AbstractFileSystem | None = field(default=None, compare=False, repr=False)
     """The fsspec filesystem of a URL; None for a local folder (the OS reads it)."""
 
     @classmethod
-    def of(cls, location: str) -> "HatsLocation":
+    def of(cls, location: str) -> HatsLocation:
         """The folder at ``location`` (path, ``file://`` path or URL)."""
         if "://" not in location or location.startswith("file://"):
             from pathlib import Path
@@ -43,7 +49,7 @@ class HatsLocation:
         filesystem, path = fsspec.core.url_to_fs(location)
         return cls(path.rstrip("/"), location.rstrip("/"), filesystem)
 
-    def join(self, *names: str) -> "HatsLocation":
+    def join(self, *names: str) -> HatsLocation:
         """A file or folder inside this one (``..`` allowed, as in HATS properties)."""
         import os
 
@@ -158,7 +164,7 @@ class HatsCatalog:
             "dataset", f"Norder={order}", f"Dir={pixel // 10000 * 10000}", name
         )
 
-    def schema(self) -> Any:
+    def schema(self) -> pa.Schema | None:
         """The pyarrow schema of the catalog's rows (from ``dataset/_common_metadata``)."""
         import pyarrow.parquet as pq
 

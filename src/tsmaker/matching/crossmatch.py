@@ -11,12 +11,24 @@ with ``match_distance_arcsec`` and ``match_rank`` (1 = nearest; ties in distance
 broken by the object id, :mod:`tsmaker.matching.ranking`).
 """
 
-from collections.abc import Iterator, Sequence
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tsmaker.errors import CatalogError
 from tsmaker.parameters import parameter_error
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    from tsmaker.inputs.hats_files import HatsLocation
+
+    # A partition of a pickled group: order, pixel, files and its number of spec-z.
+    _GroupHeader = tuple[int, int, tuple[HatsLocation, ...], int]
 
 
 @dataclass(frozen=True)
@@ -75,7 +87,7 @@ class PixelMatcher:
     redshift_dec_column: str
     parameters: MatchParameters
 
-    def read_objects(self, files: Sequence[Any]) -> Any:
+    def read_objects(self, files: Sequence[HatsLocation]) -> pa.Table:
         """One pyarrow Table of the given partition files (a partition and its margin).
 
         Only ``object_columns`` are decoded (they include the ``row_filters`` columns);
@@ -108,7 +120,7 @@ class PixelMatcher:
         return pa.concat_tables(tables, promote_options="permissive")
 
 
-def _read_local(path: str, columns: list[str]) -> Any:
+def _read_local(path: str, columns: list[str]) -> pa.Table:
     """Read columns of a local Parquet file, one thread (partitions run in parallel).
 
     pyarrow's low-level reader skips pyarrow.dataset's discovery (half the cost of a
@@ -132,7 +144,7 @@ def _read_local(path: str, columns: list[str]) -> Any:
         return reader.read_all(column_indices=indices, use_threads=False)
 
 
-def _read_remote(file: Any, columns: list[str]) -> Any:
+def _read_remote(file: HatsLocation, columns: list[str]) -> pa.Table:
     """Read columns of a Parquet file at a URL: byte ranges, or the whole file.
 
     Byte ranges fetch only the footer and the columns read (a small part of a DP1
@@ -158,9 +170,9 @@ class PixelMatch:
 
     order: int
     pixel: int
-    files: tuple[Any, ...]
+    files: tuple[HatsLocation, ...]
     """The partition's Parquet file and, when it has one, its margin file."""
-    redshift_rows: Any
+    redshift_rows: pd.DataFrame
     """The spec-z inside the pixel (pandas.DataFrame indexed by ``_healpix_29``)."""
 
 
@@ -181,7 +193,9 @@ class PixelMatchGroup:
     def __len__(self) -> int:
         return len(self.pixel_matches)
 
-    def __reduce__(self) -> tuple[Any, ...]:
+    def __reduce__(
+        self,
+    ) -> tuple[Callable[..., PixelMatchGroup], tuple[tuple[_GroupHeader, ...], pd.DataFrame]]:
         import pandas as pd
 
         frames = [pixel_match.redshift_rows for pixel_match in self.pixel_matches]
@@ -193,7 +207,7 @@ class PixelMatchGroup:
         return (_unpack_group, (headers, joined))
 
 
-def _unpack_group(headers: tuple[tuple[Any, ...], ...], joined: Any) -> PixelMatchGroup:
+def _unpack_group(headers: tuple[_GroupHeader, ...], joined: pd.DataFrame) -> PixelMatchGroup:
     """The group :meth:`PixelMatchGroup.__reduce__` packed, each partition's rows a slice."""
     pixel_matches = []
     start = 0
@@ -207,11 +221,11 @@ def _unpack_group(headers: tuple[tuple[Any, ...], ...], joined: Any) -> PixelMat
 class PixelMatches:
     """The pairs found in one partition, before ranking and photometry."""
 
-    redshift_rows: Any
+    redshift_rows: pd.DataFrame
     """The spec-z of each pair (pandas.DataFrame indexed by ``_healpix_29``)."""
-    object_rows: Any
+    object_rows: pa.Table
     """The object of each pair (pyarrow.Table, the columns read)."""
-    distance_arcsec: Any
+    distance_arcsec: np.ndarray
     """Great-circle distance of each pair (numpy.ndarray)."""
 
 
@@ -246,7 +260,7 @@ def match_pixels(tasks: Sequence[PixelMatch], matcher: PixelMatcher) -> Iterator
         yield _match_pixel(task, matcher, blocks[start:end])
 
 
-def _match_pixel(task: PixelMatch, matcher: PixelMatcher, blocks: Any) -> PixelMatches:
+def _match_pixel(task: PixelMatch, matcher: PixelMatcher, blocks: np.ndarray) -> PixelMatches:
     """:func:`match_pixels` for one partition, its spec-z's neighbour ``blocks`` given."""
     import numpy as np
 

@@ -8,12 +8,20 @@ radians, and falls back to the package's public functions if that extension cann
 loaded on its own.
 """
 
-from typing import Any
+from __future__ import annotations
 
-_EXTENSION: Any = None
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    import numpy as np
+    from numpy.typing import ArrayLike
+
+_EXTENSION: ModuleType | None = None
 
 
-def _extension() -> Any:
+def _extension() -> ModuleType:
     """The compiled module of cdshealpix, loaded without its package's ``__init__``."""
     global _EXTENSION
     if _EXTENSION is None:
@@ -39,7 +47,7 @@ def _extension() -> Any:
     return _EXTENSION
 
 
-def healpix29(ra_deg: Any, dec_deg: Any) -> Any:
+def healpix29(ra_deg: ArrayLike, dec_deg: ArrayLike) -> np.ndarray:
     """HEALPix order-29 nested index of each position (hats' ``_healpix_29``).
 
     Examples
@@ -50,7 +58,9 @@ def healpix29(ra_deg: Any, dec_deg: Any) -> Any:
     return lonlat_to_healpix(ra_deg, dec_deg, 29)
 
 
-def lonlat_to_healpix(ra_deg: Any, dec_deg: Any, order: int, threads: int = 0) -> Any:
+def lonlat_to_healpix(
+    ra_deg: ArrayLike, dec_deg: ArrayLike, order: int, threads: int = 0
+) -> np.ndarray:
     """Nested index at ``order`` of positions in degrees (RA wrapped into [0, 360)).
 
     ``threads=0`` lets cdshealpix use every core; partition tasks, which already run in
@@ -70,7 +80,7 @@ def lonlat_to_healpix(ra_deg: Any, dec_deg: Any, order: int, threads: int = 0) -
     return ipix.astype(np.int64)
 
 
-def neighbours(cells: Any, order: int, threads: int = 0) -> Any:
+def neighbours(cells: ArrayLike, order: int, threads: int = 0) -> np.ndarray:
     """Each cell and its 8 neighbours at ``order``, shape (n, 9); -1 where there is none.
 
     Examples
@@ -86,7 +96,7 @@ def neighbours(cells: Any, order: int, threads: int = 0) -> Any:
     return result
 
 
-def cone_search(ra_deg: float, dec_deg: float, radius_arcsec: float, order: int) -> Any:
+def cone_search(ra_deg: float, dec_deg: float, radius_arcsec: float, order: int) -> np.ndarray:
     """Cells at ``order`` that overlap a cone (the cells fully or partly inside it).
 
     Examples

@@ -5,20 +5,29 @@ some spec-z of the partition has a disc of the radius that leaves the pixel; spe
 beyond the footprint's edge but within the radius of a partition get tasks of their own.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from tsmaker.columns import HEALPIX_COLUMN
 from tsmaker.matching.crossmatch import PixelMatch
 from tsmaker.matching.healpix import healpix29, lonlat_to_healpix
 from tsmaker.matching.sphere import cell_order, offset_positions
 
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from numpy.typing import ArrayLike
+
+    from tsmaker.inputs.hats_files import HatsCatalog, ObjectCatalogFiles
+
 
 def plan_pixel_matches(
-    redshift_frame: Any,
+    redshift_frame: pd.DataFrame,
     *,
     ra_column: str,
     dec_column: str,
-    object_files: Any,
+    object_files: ObjectCatalogFiles,
     radius_arcsec: float,
 ) -> list[PixelMatch]:
     """Split the redshift catalog over the object catalog's partitions, in sky order.
@@ -103,12 +112,12 @@ PLANNING_CHUNK_ROWS = 65_536
 
 
 def _outside_pixel_matches(
-    indexed: Any,
-    healpix: Any,
-    rows: Any,
-    ra_deg: Any,
-    dec_deg: Any,
-    main: Any,
+    indexed: pd.DataFrame,
+    healpix: np.ndarray,
+    rows: np.ndarray,
+    ra_deg: np.ndarray,
+    dec_deg: np.ndarray,
+    main: HatsCatalog,
     radius_arcsec: float,
 ) -> list[PixelMatch]:
     """Tasks for spec-z outside every object partition but within the radius of one.
@@ -167,7 +176,9 @@ def _outside_pixel_matches(
     ]
 
 
-def _partition_span(cell_starts: Any, cell_ends: Any, starts: Any, ends: Any) -> tuple[Any, Any]:
+def _partition_span(
+    cell_starts: np.ndarray, cell_ends: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Partitions ``first[i]:last[i]`` overlapping each order-29 range (disjoint, sorted)."""
     import numpy as np
 
@@ -179,7 +190,7 @@ def _partition_span(cell_starts: Any, cell_ends: Any, starts: Any, ends: Any) ->
 PROBE_DIRECTIONS = 8
 
 
-def _disc_probes(ra_deg: Any, dec_deg: Any, radius_arcsec: float) -> Any:
+def _disc_probes(ra_deg: np.ndarray, dec_deg: np.ndarray, radius_arcsec: float) -> np.ndarray:
     """Order-29 HEALPix index of 8 points around each position, shape (n, 8).
 
     The points are the vertices of a regular octagon whose inscribed circle has a
@@ -203,8 +214,13 @@ def _disc_probes(ra_deg: Any, dec_deg: Any, radius_arcsec: float) -> Any:
 
 
 def _discs_leave_pixels(
-    healpix: Any, ra_deg: Any, dec_deg: Any, radius_arcsec: float, orders: Any, pixels: Any
-) -> Any:
+    healpix: np.ndarray,
+    ra_deg: np.ndarray,
+    dec_deg: np.ndarray,
+    radius_arcsec: float,
+    orders: np.ndarray,
+    pixels: np.ndarray,
+) -> np.ndarray:
     """True where the disc around a position may leave the pixel ``(orders, pixels)``.
 
     Each position lies in its own pixel. Most lie far from its edge: when the 9 cells
@@ -235,7 +251,9 @@ def _discs_leave_pixels(
     return leaves
 
 
-def disc_leaves_pixel(ra_deg: Any, dec_deg: Any, radius_arcsec: float, order: int) -> Any:
+def disc_leaves_pixel(
+    ra_deg: ArrayLike, dec_deg: ArrayLike, radius_arcsec: float, order: int
+) -> np.ndarray:
     """True where the disc of ``radius_arcsec`` may reach beyond the order-``order`` pixel.
 
     Never False for a disc that crosses the pixel's edge; may be True for a disc that

@@ -1,11 +1,23 @@
 """Rank each spec-z's matches, and choose unique pairs across the whole catalog."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from tsmaker.columns import MATCH_DISTANCE_COLUMN
 
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from numpy.typing import ArrayLike
 
-def match_order(healpix: Any, keys: Any, distance_arcsec: Any, object_ids: Any = None) -> Any:
+
+def match_order(
+    healpix: ArrayLike,
+    keys: ArrayLike,
+    distance_arcsec: ArrayLike,
+    object_ids: ArrayLike | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Row order and ``match_rank`` of one partition of matches.
 
     Rows are ordered by the spec-z's HEALPix order-29 index, then its key, then the
@@ -42,7 +54,7 @@ def match_order(healpix: Any, keys: Any, distance_arcsec: Any, object_ids: Any =
     return order, (np.arange(count) - starts + 1).astype(np.int32)
 
 
-def _sortable(values: Any) -> Any:
+def _sortable(values: ArrayLike) -> np.ndarray:
     """Numbers as they are; anything else as its rank in sorted order."""
     import numpy as np
     import pandas as pd
@@ -58,14 +70,14 @@ UNIQUE_COUNT_KEYS = ("removed_duplicate_objects", "removed_duplicate_specz")
 
 
 def select_unique_closest(
-    pairs: Any,
+    pairs: pd.DataFrame,
     *,
     key_column: str,
     object_column: str,
     flag_column: str | None = None,
     z_err_column: str | None = None,
     higher_flag_is_better: bool = True,
-) -> tuple[Any, dict[str, int]]:
+) -> tuple[np.ndarray, dict[str, int]]:
     """Choose the rows that keep every object and every spec-z at most once.
 
     Rules, applied in this order over the whole catalog (so across partitions):

@@ -6,8 +6,14 @@ decision and the footprint-edge search share; :func:`neighbour_blocks` lists tho
 cells around each position.
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike
 
 MATCH_RADII_PER_CELL = 4.0
 """Cells of :func:`cell_order` are at least this many radii across."""
@@ -33,14 +39,14 @@ def cell_order(radius_arcsec: float) -> int:
 
 
 def pairs_within(
-    ra1_deg: Any,
-    dec1_deg: Any,
-    ra2_deg: Any,
-    dec2_deg: Any,
+    ra1_deg: ArrayLike,
+    dec1_deg: ArrayLike,
+    ra2_deg: ArrayLike,
+    dec2_deg: ArrayLike,
     radius_arcsec: float,
     n_nearest: int | None = None,
-    blocks1: Any = None,
-) -> tuple[Any, Any, Any]:
+    blocks1: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every pair (i, j) of positions of set 1 and set 2 within ``radius_arcsec``.
 
     With ``n_nearest``, only the pairs of each i no farther than its ``n_nearest``-th
@@ -132,7 +138,7 @@ def pairs_within(
     return np.concatenate(found1), np.concatenate(found2), np.concatenate(found_distance)
 
 
-def neighbour_blocks(ra_deg: Any, dec_deg: Any, radius_arcsec: float) -> Any:
+def neighbour_blocks(ra_deg: ArrayLike, dec_deg: ArrayLike, radius_arcsec: float) -> np.ndarray:
     """The cell of each position at :func:`cell_order` and its 8 neighbours, shape (n, 9).
 
     A disc of the radius around the position lies in these cells; -1 marks a missing
@@ -150,7 +156,9 @@ def neighbour_blocks(ra_deg: Any, dec_deg: Any, radius_arcsec: float) -> Any:
     return neighbours(lonlat_to_healpix(ra_deg, dec_deg, order, threads=1), order, threads=1)
 
 
-def _within_nearest(rows: Any, distance_arcsec: Any, n_nearest: int) -> Any:
+def _within_nearest(
+    rows: np.ndarray, distance_arcsec: np.ndarray, n_nearest: int
+) -> np.ndarray:
     """True for the pairs no farther than the ``n_nearest``-th nearest of their row.
 
     ``rows`` is sorted; a row with fewer pairs keeps them all.
@@ -184,8 +192,9 @@ MAX_CANDIDATES = 1 << 20
 
 
 def _chord_pairs(
-    vectors1: Any, vectors2: Any, first: Any, counts: Any, chord: float
-) -> Iterator[tuple[Any, Any]]:
+    vectors1: np.ndarray, vectors2: np.ndarray, first: np.ndarray, counts: np.ndarray,
+    chord: float,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The candidates within ``chord`` of each other: (rows of set 1, positions in set 2).
 
     Row ``i`` of set 1 has the candidates ``first[i, c] .. first[i, c] + counts[i, c] - 1``
@@ -220,7 +229,7 @@ def _chord_pairs(
         yield np.repeat(rows, per_row[run_start:stop])[close], positions[close]
 
 
-def unit_vectors(ra_deg: Any, dec_deg: Any) -> Any:
+def unit_vectors(ra_deg: ArrayLike, dec_deg: ArrayLike) -> np.ndarray:
     """(n, 3) unit vectors of positions in degrees."""
     import numpy as np
 
@@ -229,7 +238,9 @@ def unit_vectors(ra_deg: Any, dec_deg: Any) -> Any:
     return np.stack([cos_dec * np.cos(ra), cos_dec * np.sin(ra), np.sin(dec)], axis=-1)
 
 
-def separation_arcsec(ra1_deg: Any, dec1_deg: Any, ra2_deg: Any, dec2_deg: Any) -> Any:
+def separation_arcsec(
+    ra1_deg: ArrayLike, dec1_deg: ArrayLike, ra2_deg: ArrayLike, dec2_deg: ArrayLike
+) -> np.ndarray:
     """Great-circle distance in arcsec (Vincenty's formula: exact at every separation).
 
     Examples
@@ -250,8 +261,9 @@ def separation_arcsec(ra1_deg: Any, dec1_deg: Any, ra2_deg: Any, dec2_deg: Any) 
 
 
 def offset_positions(
-    ra_deg: Any, dec_deg: Any, separation_arcsec: Any, position_angle_deg: Any
-) -> tuple[Any, Any]:
+    ra_deg: ArrayLike, dec_deg: ArrayLike, separation_arcsec: ArrayLike,
+    position_angle_deg: ArrayLike,
+) -> tuple[np.ndarray, np.ndarray]:
     """The points at an angular separation and position angle (east of north).
 
     Examples

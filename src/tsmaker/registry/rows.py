@@ -15,7 +15,7 @@ def utc_now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
 
 
-def _json_default(value: Any) -> Any:
+def _json_default(value: object) -> Any:
     """Turn the non-JSON values runs commonly carry into JSON ones."""
     if isinstance(value, os.PathLike):
         return os.fspath(value)

@@ -4,15 +4,25 @@ Results come back task by task *in order* with a bounded number in flight,
 so the writer streams them to disk and memory does not grow with the output size.
 """
 
+from __future__ import annotations
+
 import os
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from tsmaker.errors import InputError
+
+if TYPE_CHECKING:
+    import concurrent.futures
+
+    import distributed
+    from dask_jobqueue import SLURMCluster
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -96,7 +106,7 @@ class ExecutionSettings:
         return asdict(self)
 
     @classmethod
-    def from_mapping(cls, execution: Mapping[str, Any]) -> "ExecutionSettings":
+    def from_mapping(cls, execution: Mapping[str, Any]) -> ExecutionSettings:
         """Build from a run's ``execution`` mapping (SLURM settings as a nested mapping).
 
         Raises
@@ -148,10 +158,10 @@ def _check_scheduler_address(address: str) -> None:
 
 
 @dataclass(frozen=True)
-class PartitionTask:
+class PartitionTask(Generic[_T]):
     """One partition's work: ``function(*args)``, run on a thread or a Dask worker."""
 
-    function: Any
+    function: Callable[..., _T]
     args: tuple[Any, ...] = ()
 
 
@@ -159,7 +169,7 @@ class PartitionTask:
 class Executor:
     """Runs partition tasks and yields their results in order."""
 
-    client: Any = None
+    client: distributed.Client | None = None
     """A distributed Client, or None for in-process threads."""
     threads: int = 1
     """Total threads available, used to size the window of partitions in flight."""
@@ -170,7 +180,7 @@ class Executor:
         """How many partitions may be computed ahead of the writer."""
         return self.in_flight or max(2, 2 * self.threads)
 
-    def ordered_results(self, tasks: Iterable[PartitionTask]) -> Iterator[Any]:
+    def ordered_results(self, tasks: Iterable[PartitionTask[_T]]) -> Iterator[_T]:
         """Yield the result of each task in order, with at most ``window()`` in flight.
 
         A sliding window, not batches: a slow partition never holds the others back,
@@ -184,11 +194,11 @@ class Executor:
         else:
             yield from self._distributed(tasks)
 
-    def _threaded(self, tasks: Iterable[PartitionTask]) -> Iterator[Any]:
+    def _threaded(self, tasks: Iterable[PartitionTask[_T]]) -> Iterator[_T]:
         from concurrent.futures import ThreadPoolExecutor
 
         pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="tsmaker")
-        pending: deque[Any] = deque()
+        pending: deque[concurrent.futures.Future[_T]] = deque()
         try:
             for task in tasks:
                 pending.append(pool.submit(task.function, *task.args))
@@ -201,8 +211,8 @@ class Executor:
                 future.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _distributed(self, tasks: Iterable[PartitionTask]) -> Iterator[Any]:
-        pending: deque[Any] = deque()
+    def _distributed(self, tasks: Iterable[PartitionTask[_T]]) -> Iterator[_T]:
+        pending: deque[distributed.Future[_T]] = deque()
         try:
             for task in tasks:
                 # Named after the task's function, as the dashboard would otherwise show it.
@@ -217,7 +227,7 @@ class Executor:
                 future.release()
 
 
-def _packed_task(task: PartitionTask) -> bytes:
+def _packed_task(task: PartitionTask[Any]) -> bytes:
     """The task's function and arguments pickled into one opaque payload.
 
     The scheduler unpickles the arguments of every task it receives and pickles them
@@ -239,7 +249,7 @@ def _run_packed(payload: bytes) -> Any:
     return function(*args)
 
 
-def _take(future: Any) -> Any:
+def _take(future: distributed.Future[_T]) -> _T:
     result = future.result()
     future.release()
     return result
@@ -286,7 +296,7 @@ def open_executor(settings: ExecutionSettings) -> Iterator[Executor]:
     from distributed import Client, LocalCluster
 
     threads_per_worker = settings.threads_per_worker or 1
-    local_config: dict[str, Any] = {
+    local_config: dict[str, bool | str] = {
         # No dashboard, so nobody reads the workers' statistical profile: sampling every
         # task's stack 100 times a second took ~7% of a 2-worker run's time.
         "distributed.worker.profile.enabled": False,
@@ -382,7 +392,7 @@ def start_worker_server() -> bool:
     return True
 
 
-def make_slurm_cluster(slurm: SlurmSettings, *, local_only: bool = False) -> Any:
+def make_slurm_cluster(slurm: SlurmSettings, *, local_only: bool = False) -> SLURMCluster:
     """A dask-jobqueue SLURMCluster (no job is submitted until it is scaled).
 
     Raises

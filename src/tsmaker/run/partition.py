@@ -8,7 +8,7 @@ object partition and the spec-z inside it into rows of the product.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tsmaker.columns import (
     EBV_COLUMN,
@@ -20,10 +20,16 @@ from tsmaker.columns import (
 from tsmaker.science.dust import DustSource
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
     import pyarrow as pa
+    from pandas.api.extensions import ExtensionArray
 
     from tsmaker.matching.crossmatch import PixelMatcher, PixelMatches, PixelMatchGroup
+
+    # One column of finished rows: a numpy array, or a pandas extension array (nullable
+    # ints and bools, strings, Arrow-backed lists and structs).
+    _Column = np.ndarray | ExtensionArray
 
 PartitionResult = tuple["pd.DataFrame", tuple[tuple[int, int], ...]]
 """Finished rows and the partitions (order, pixel) they come from, in sky order."""
@@ -87,7 +93,7 @@ def match_and_finish(
     return [(pd.DataFrame(columns, copy=False), pixels)]
 
 
-def _concat_column(pieces: list[Any]) -> Any:
+def _concat_column(pieces: list[_Column]) -> _Column:
     """One column of several partitions, as ``pandas.concat`` would join them."""
     import numpy as np
     import pandas as pd
@@ -123,7 +129,7 @@ def finish_partition(
 
 def finish_columns(
     matches: PixelMatches, recipe: PartitionRecipe
-) -> tuple[dict[str, Any], Any]:
+) -> tuple[dict[str, _Column], np.ndarray]:
     """The finished columns of one partition's matches, and their spec-z HEALPix index.
 
     The work is done on numpy arrays: one sort gives both the documented row order and
@@ -143,7 +149,7 @@ def finish_columns(
     distance = np.asarray(matches.distance_arcsec, dtype=np.float64)
     object_ids = object_rows.column(recipe.object_id_column) if recipe.object_id_column else None
     order, rank = match_order(healpix, redshift_rows[recipe.key_column], distance, object_ids)
-    columns: dict[str, Any] = {
+    columns: dict[str, _Column] = {
         name: _redshift_column(redshift_rows[name], order)
         for name in redshift_rows.columns
     }
@@ -175,7 +181,7 @@ def finish_columns(
     return {name: columns[name] for name in names}, healpix[order]
 
 
-def _redshift_column(series: Any, order: Any) -> Any:
+def _redshift_column(series: pd.Series, order: np.ndarray) -> _Column:
     """A redshift column in row ``order``, keeping its dtype in the input file."""
     import numpy as np
 
@@ -184,7 +190,7 @@ def _redshift_column(series: Any, order: Any) -> Any:
     return series.array.take(order)
 
 
-def _object_column(column: pa.ChunkedArray) -> Any:
+def _object_column(column: pa.ChunkedArray) -> _Column:
     """An Arrow object column as the dtype users get from pandas.
 
     Floats and ints/bools without nulls become numpy arrays; ints/bools with nulls

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     import numpy as np
+    from numpy.typing import ArrayLike
 
     from tsmaker.science.dust_maps import DustMapLocation
 
@@ -47,7 +48,7 @@ class DustSource:
         """
         return self
 
-    def ebv(self, columns: Mapping[str, np.ndarray], ra_column: str,
+    def ebv(self, columns: Mapping[str, ArrayLike], ra_column: str,
             dec_column: str) -> np.ndarray | None:
         """E(B-V) at each matched object, or None without a dust correction."""
         return None
@@ -71,7 +72,7 @@ class CatalogDust(DustSource):
             )
         return self
 
-    def ebv(self, columns: Mapping[str, np.ndarray], ra_column: str,
+    def ebv(self, columns: Mapping[str, ArrayLike], ra_column: str,
             dec_column: str) -> np.ndarray | None:
         """The catalog's column, as float64."""
         import numpy as np
@@ -105,7 +106,7 @@ class MapDust(DustSource):
             self, location=require_map(self.map_name, Path(dust_dir) if dust_dir else None)
         )
 
-    def ebv(self, columns: Mapping[str, np.ndarray], ra_column: str,
+    def ebv(self, columns: Mapping[str, ArrayLike], ra_column: str,
             dec_column: str) -> np.ndarray | None:
         """The map's E(B-V) at each object's position."""
         import numpy as np

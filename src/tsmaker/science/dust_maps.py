@@ -20,13 +20,14 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tsmaker import settings
 from tsmaker.errors import DustMapError, InputError
 
 if TYPE_CHECKING:
     import numpy as np
+    from dustmaps.map_base import DustMap
 
 DUST_MAP_NAMES: tuple[str, ...] = ("sfd", "csfd", "planck", "planck-gnilc")
 
@@ -319,7 +320,7 @@ _LOAD_LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_query(name: str, directory: str) -> Any:
+def _cached_query(name: str, directory: str) -> DustMap:
     """The dustmaps query object for map `name` in `directory`, built once per process."""
     import warnings
 
@@ -351,7 +352,7 @@ def _cached_query(name: str, directory: str) -> Any:
         )
 
 
-def _query_for(name: str, directory: str) -> Any:
+def _query_for(name: str, directory: str) -> DustMap:
     """`_cached_query`, with concurrent first calls waiting for a single load."""
     with _LOAD_LOCK:
         return _cached_query(name, directory)

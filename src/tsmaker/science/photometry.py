@@ -13,17 +13,30 @@ Conventions
     0.86 rescaling of the SFD E(B-V).
 """
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, MutableMapping
+from typing import TYPE_CHECKING, TypeVar
 
 from tsmaker.columns import band_columns
 from tsmaker.errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from numpy.typing import ArrayLike
+    from pandas.api.extensions import ExtensionArray
+
+# What add_photometry fills in and returns: a pandas DataFrame or a dict of column arrays.
+_Frame = TypeVar(
+    "_Frame", bound="pd.DataFrame | MutableMapping[str, np.ndarray | ExtensionArray]"
+)
 
 AB_ZERO_POINT_NJY = 31.4
 _MAG_ERR_FACTOR = 2.5 / 2.302585092994046  # 2.5 / ln(10)
 
 
-def flux_to_mag(flux_njy: Any, zero_point: float = AB_ZERO_POINT_NJY) -> Any:
+def flux_to_mag(flux_njy: ArrayLike, zero_point: float = AB_ZERO_POINT_NJY) -> np.ndarray:
     """AB magnitude of a flux in nJy; NaN where the flux is not positive or missing.
 
     Examples
@@ -42,7 +55,7 @@ def flux_to_mag(flux_njy: Any, zero_point: float = AB_ZERO_POINT_NJY) -> Any:
         return np.where(flux > 0, -2.5 * np.log10(flux) + zero_point, np.nan)
 
 
-def flux_err_to_mag_err(flux_njy: Any, flux_err_njy: Any) -> Any:
+def flux_err_to_mag_err(flux_njy: ArrayLike, flux_err_njy: ArrayLike) -> np.ndarray:
     """Magnitude error ``2.5/ln(10) * err/flux``; NaN where the flux is not positive."""
     import numpy as np
 
@@ -52,7 +65,7 @@ def flux_err_to_mag_err(flux_njy: Any, flux_err_njy: Any) -> Any:
         return np.where(flux > 0, _MAG_ERR_FACTOR * error / flux, np.nan)
 
 
-def extinction_factor(ebv: Any, coefficient: float) -> Any:
+def extinction_factor(ebv: ArrayLike, coefficient: float) -> np.ndarray:
     """The flux multiplier ``10**(0.4 * R * E(B-V))`` that removes Galactic extinction."""
     import numpy as np
 
@@ -60,15 +73,15 @@ def extinction_factor(ebv: Any, coefficient: float) -> Any:
 
 
 def add_photometry(
-    frame: Any,
+    frame: _Frame,
     *,
     flux_type: str,
     bands: Iterable[str],
     magnitudes: bool,
     zero_point: float = AB_ZERO_POINT_NJY,
-    ebv: Any | None = None,
+    ebv: ArrayLike | None = None,
     extinction_coeffs: Mapping[str, float] | None = None,
-) -> Any:
+) -> _Frame:
     """Add magnitude and/or dereddened columns to a frame of matched rows (in place).
 
     Parameters
@@ -118,7 +131,7 @@ def add_photometry(
     return frame
 
 
-def _as_float(values: Any) -> Any:
+def _as_float(values: ArrayLike) -> np.ndarray:
     """float64 numpy array of a Series or array, missing values as NaN."""
     import numpy as np
 

@@ -7,12 +7,18 @@ spec-z share it. Integers use the SplitMix64 finaliser (vectorised); other keys
 (strings) use BLAKE2b of their UTF-8 text keyed by the seed.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike
 
 _MASK64 = (1 << 64) - 1
 
 
-def unit_hash(keys: Any, seed: int) -> Any:
+def unit_hash(keys: ArrayLike, seed: int) -> np.ndarray:
     """A number in [0, 1) per key, uniform and reproducible for a given seed.
 
     Examples
@@ -42,14 +48,14 @@ def unit_hash(keys: Any, seed: int) -> Any:
     return np.asarray(digests, dtype=np.float64) / float(1 << 53)
 
 
-def training_flags(keys: Any, fraction: float, seed: int) -> Any:
+def training_flags(keys: ArrayLike, fraction: float, seed: int) -> np.ndarray:
     """Boolean ``is_training`` per key: True for about ``fraction`` of the keys."""
     import numpy as np
 
     return np.asarray(unit_hash(keys, seed) < fraction, dtype=bool)
 
 
-def _splitmix64(values: Any) -> Any:
+def _splitmix64(values: np.ndarray) -> np.ndarray:
     import numpy as np
 
     z = values + np.uint64(0x9E3779B97F4A7C15)
