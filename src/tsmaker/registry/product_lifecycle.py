@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -117,19 +118,7 @@ class ProductLifecycle(ProductTable):
                 )
 
             def done(*, rows: int, files: list[str], summary: Mapping[str, Any]) -> ProductRecord:
-                merged_summary = {**json.loads(row["summary"]), **summary}
-                connection.execute(
-                    "UPDATE products SET status = 'done', rows = ?, files = ?, summary = ?, "
-                    "finished_at = ? WHERE id = ?",
-                    (
-                        rows,
-                        dump_json([str(path) for path in files], "files"),
-                        dump_json(merged_summary, "summary"),
-                        utc_now(),
-                        product_id,
-                    ),
-                )
-                return product_from_row(product_row_by_id(connection, product_id))
+                return _mark_done(connection, row, rows, files, summary)
 
             yield done
 
@@ -166,20 +155,7 @@ class ProductLifecycle(ProductTable):
                     f"product {row['name']}_{row['id']} is {row['status']}, not running; "
                     "only a running product can be finished"
                 )
-            merged_summary = {**json.loads(row["summary"]), **summary}
-            connection.execute(
-                "UPDATE products SET status = 'done', rows = ?, files = ?, summary = ?, "
-                "finished_at = ? WHERE id = ?",
-                (
-                    rows,
-                    dump_json([str(path) for path in files], "files"),
-                    dump_json(merged_summary, "summary"),
-                    utc_now(),
-                    product_id,
-                ),
-            )
-            row = product_row_by_id(connection, product_id)
-        return product_from_row(row)
+            return _mark_done(connection, row, rows, files, summary)
 
     def fail_product(self, product_id: int, *, status: str = "failed", message: str) -> None:
         """Mark a queued or running product "failed" or "interrupted", with the reason.
@@ -311,3 +287,23 @@ def _process_exists(pid: int) -> bool:
     except OSError:  # e.g. PermissionError: it exists but belongs to someone else
         return True
     return True
+
+
+def _mark_done(
+    connection: sqlite3.Connection, row: sqlite3.Row, rows: int, files: list[str],
+    summary: Mapping[str, Any],
+) -> ProductRecord:
+    """Set a running product's row to done, its summary merged; the new record."""
+    merged_summary = {**json.loads(row["summary"]), **summary}
+    connection.execute(
+        "UPDATE products SET status = 'done', rows = ?, files = ?, summary = ?, "
+        "finished_at = ? WHERE id = ?",
+        (
+            rows,
+            dump_json([str(path) for path in files], "files"),
+            dump_json(merged_summary, "summary"),
+            utc_now(),
+            row["id"],
+        ),
+    )
+    return product_from_row(product_row_by_id(connection, row["id"]))
