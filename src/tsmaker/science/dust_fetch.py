@@ -10,12 +10,11 @@ reads), then renames it into place. Locating and querying maps is
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
 
-from tsmaker import settings
+from tsmaker import atomic, settings
 from tsmaker.errors import DustMapError, InputError
 from tsmaker.science.dust_maps import DustMapLocation, MapFile, locate_in, map_spec, missing_message
 
@@ -127,11 +126,15 @@ def _stream_to(
     url: str,
     destination: Path,
     progress: Callable[[int, int | None], None] | None,
-) -> str:
-    """Stream `url` into ``<destination>.part``, rename it, and return its md5."""
+) -> tuple[atomic.PendingFile, str]:
+    """Stream `url` into the temporary name of `destination`; the pending file and its md5.
+
+    The caller checks the file, then moves it into place or discards it
+    (:class:`tsmaker.atomic.PendingFile`), so a file under the map's name is always whole.
+    """
     import requests
 
-    partial = destination.with_name(destination.name + ".part")
+    partial = atomic.partial_path(destination)
     digest = hashlib.md5()
     try:
         with requests.get(url, stream=True, timeout=_TIMEOUT_SECONDS) as response:
@@ -149,15 +152,14 @@ def _stream_to(
                     if progress is not None:
                         progress(done_bytes, total_bytes)
     except requests.RequestException as error:
-        partial.unlink(missing_ok=True)
+        atomic.remove(partial)
         raise _download_failed(
             url, _network_reason(error), destination.name, destination.parent
         ) from error
     except BaseException:
-        partial.unlink(missing_ok=True)
+        atomic.remove(partial)
         raise
-    os.replace(partial, destination)
-    return digest.hexdigest()
+    return atomic.PendingFile(partial, destination), digest.hexdigest()
 
 
 def fetch_map(
@@ -172,9 +174,9 @@ def fetch_map(
     Files go to ``<dust_dir or settings.default_dustmaps_dir()>/<subdir>/<file name>``
     (``sfd``, ``csfd`` or ``planck``), come from the URLs that dustmaps' ``fetch()``
     functions use (SFD is looked up in the Harvard Dataverse by DOI, as dustmaps does)
-    and are streamed to ``<file name>.part`` then renamed, so an interrupted download
-    never leaves a file that looks complete. Files already present and valid are
-    kept. dustmaps' config file and its package folder are never written.
+    and are streamed to a hidden temporary name, checked, then renamed, so an
+    interrupted or wrong download never leaves a file that looks complete. Files
+    already present and valid are kept. dustmaps' config file and its package folder are never written.
 
     Integrity: from the official sources the md5 sums dustmaps knows (or that the
     Dataverse reports) are checked. With `base_url` (a mirror, or a test server) the
@@ -231,19 +233,15 @@ def fetch_map(
         if destination.is_file() and _fits_problem(destination, map_file) is None:
             if md5 is None or _md5_of(destination) == md5:
                 continue
-        downloaded_md5 = _stream_to(url, destination, progress)
+        pending, downloaded_md5 = _stream_to(url, destination, progress)
+        problem = None
         if md5 is not None and downloaded_md5 != md5:
-            destination.unlink(missing_ok=True)
-            raise _download_failed(
-                url,
-                f"md5 {downloaded_md5} differs from the expected {md5}",
-                destination.name,
-                folder,
-            )
-        problem = _fits_problem(destination, map_file)
+            problem = f"md5 {downloaded_md5} differs from the expected {md5}"
+        problem = problem or _fits_problem(pending.temporary, map_file)
         if problem is not None:
-            destination.unlink(missing_ok=True)
+            pending.discard()
             raise _download_failed(url, problem, destination.name, folder)
+        pending.commit()
 
     location = locate_in(spec, searched)
     if not location.found:
