@@ -176,7 +176,8 @@ def fetch_map(
     functions use (SFD is looked up in the Harvard Dataverse by DOI, as dustmaps does)
     and are streamed to a hidden temporary name, checked, then renamed, so an
     interrupted or wrong download never leaves a file that looks complete. Files
-    already present and valid are kept. dustmaps' config file and its package folder are never written.
+    already present and valid are kept. dustmaps' config file and its package folder
+    are never written.
 
     Integrity: from the official sources the md5 sums dustmaps knows (or that the
     Dataverse reports) are checked. With `base_url` (a mirror, or a test server) the
