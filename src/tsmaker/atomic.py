@@ -1,4 +1,4 @@
-"""Files that appear whole or not at all: one naming rule and one helper for every writer.
+"""Files that appear whole or not at all, and never replace a file they did not create.
 
 Everything tsmaker writes for a user (product files and folders, sidecars, plots,
 downloaded dust maps, saved configs) is first written under a hidden temporary name
@@ -6,17 +6,33 @@ next to its final path, ``.<name>.partial-<pid>``, then renamed onto the final p
 when complete; a failure or an interrupt deletes the temporary file. A run killed
 with SIGKILL cannot clean up after itself: the next command does, and it finds the
 leftovers by the same rule (:func:`leftovers`), never touching a final name.
+
+The rename never replaces a file unless the caller says so (``replace=True``, for a
+file the user names: a plot, a config, a dust map fetched again): a product's files
+are created exclusively. Before any work, a run reserves its names
+(:func:`claim_names`): a stem none of whose final names exists, each name marked
+taken by a hidden ``.<name>.claim`` file created exclusively, so two processes (two
+registries sharing an output folder, a registry started afresh) never write the same
+names; the rename itself refuses an existing name (Linux
+``renameat2(RENAME_NOREPLACE)``, else a hard link, or an exclusive ``mkdir`` for a
+folder).
 """
 
+import errno
+import functools
 import os
 import shutil
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 PARTIAL_MARKER = ".partial-"
 SCRATCH_SUFFIX = ".parts"
+CLAIM_SUFFIX = ".claim"
+#: Fresh stems tried after ``stem`` itself: ``stem-2``, ``stem-3``, ...
+MAX_CLAIM_ATTEMPTS = 1000
 
 
 def partial_path(final_path: Path, pid: int | None = None) -> Path:
@@ -41,6 +57,17 @@ def scratch_folder(final_path: Path) -> Path:
     return final_path.with_name(f".{final_path.name}{SCRATCH_SUFFIX}")
 
 
+def claim_marker(final_path: Path) -> Path:
+    """The hidden file that reserves ``final_path`` for one process (:func:`claim_names`).
+
+    Examples
+    --------
+    >>> claim_marker(Path("/data/train_1.parquet")).as_posix()
+    '/data/.train_1.parquet.claim'
+    """
+    return final_path.with_name(f".{final_path.name}{CLAIM_SUFFIX}")
+
+
 def remove(path: Path, *, strict: bool = False) -> None:
     """Delete a file or a folder tree; nothing happens when it is not there.
 
@@ -62,24 +89,218 @@ def remove(path: Path, *, strict: bool = False) -> None:
 def leftovers(final_path: Path, pid: int) -> list[Path]:
     """The temporary files a process ``pid`` may have left for ``final_path``.
 
-    Its partial file or folder and its scratch folder; never the final path.
+    Its partial file or folder, its scratch folder and its claim of the name; never
+    the final path, and never another process's claim.
     """
     found = [partial_path(final_path, pid), scratch_folder(final_path)]
-    return [path for path in found if path.exists() or path.is_symlink()]
+    found = [path for path in found if path.exists() or path.is_symlink()]
+    marker = claim_marker(final_path)
+    if _claim_owner(marker) == (pid, socket.gethostname()):
+        found.append(marker)
+    return found
 
 
-def commit(temporary: Path, final_path: Path) -> None:
-    """Make a complete temporary file durable and move it onto ``final_path``.
+@dataclass(frozen=True)
+class Claim:
+    """Final names reserved by this process: ``folder/<stem><suffix>`` for each suffix."""
 
-    A folder (a HATS catalog) replaces an existing folder of that name.
+    folder: Path
+    stem: str
+    """The stem reserved: the one asked for, or a fresh one (``<stem>-2``, ...)."""
+    markers: tuple[Path, ...]
+    """The hidden files that hold the reservation (``.<name>.claim``, one per name)."""
+
+    def path(self, suffix: str) -> Path:
+        """The final path of the reserved stem with ``suffix`` (e.g. ``.parquet``)."""
+        return self.folder / f"{self.stem}{suffix}"
+
+    def release(self) -> None:
+        """Give the names back (the files written under them stay)."""
+        for marker in self.markers:
+            remove(marker)
+
+
+def claim_names(folder: Path, stem: str, suffixes: Sequence[str]) -> Claim:
+    """Reserve names ``<stem><suffix>`` in ``folder`` that no file has, before writing them.
+
+    ``stem`` itself if none of its names exists and no other process holds one, else
+    the first free of ``<stem>-2``, ``<stem>-3``, ... A name is held by creating its
+    hidden marker ``.<name>.claim`` exclusively (O_CREAT | O_EXCL) and checked for a
+    file only once held, so two processes never hold one name, and a process that
+    wrote its files releases the names only once the files are there.
+
+    Raises
+    ------
+    OSError
+        The folder refuses the markers (read-only, full, missing), or no stem is free.
+
+    Examples
+    --------
+    >>> folder = Path(getfixture("tmp_path"))
+    >>> _ = (folder / "train_1.json").write_text("{}")     # another registry's product
+    >>> claim = claim_names(folder, "train_1", [".parquet", ".json"])
+    >>> claim.stem, claim.path(".parquet").name
+    ('train_1-2', 'train_1-2.parquet')
+    >>> claim.release()
     """
-    if temporary.is_dir():
-        if final_path.is_dir():
-            shutil.rmtree(final_path)
-    else:
+    for attempt in range(1, MAX_CLAIM_ATTEMPTS + 1):
+        candidate = stem if attempt == 1 else f"{stem}-{attempt}"
+        finals = [folder / f"{candidate}{suffix}" for suffix in suffixes]
+        claim = Claim(folder, candidate, ())
+        try:
+            for final in finals:
+                claim = Claim(folder, candidate, (*claim.markers, _create_marker(final)))
+        except FileExistsError:
+            claim.release()
+            continue
+        except BaseException:
+            claim.release()
+            raise
+        if not any(final.exists() or final.is_symlink() for final in finals):
+            return claim
+        claim.release()
+    raise OSError(
+        errno.EEXIST, f"no free file name for {stem!r} after {MAX_CLAIM_ATTEMPTS} tries",
+        str(folder),
+    )
+
+
+def _create_marker(final_path: Path) -> Path:
+    """Create the claim marker of ``final_path`` exclusively, holding this pid and host."""
+    marker = claim_marker(final_path)
+    descriptor = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        os.write(descriptor, f"{os.getpid()} {socket.gethostname()}\n".encode())
+    except BaseException:
+        os.close(descriptor)
+        remove(marker)
+        raise
+    os.close(descriptor)
+    return marker
+
+
+def _claim_owner(marker: Path) -> tuple[int, str] | None:
+    """The (pid, host) written in a claim marker, or None when unreadable."""
+    try:
+        pid, host = marker.read_text(encoding="utf-8").split()
+        return int(pid), host
+    except (OSError, ValueError):
+        return None
+
+
+def commit(temporary: Path, final_path: Path, *, replace: bool = False) -> None:
+    """Make a complete temporary file (or folder) durable and move it onto ``final_path``.
+
+    Without ``replace`` an existing ``final_path`` is never touched: FileExistsError.
+    With it, a file is replaced atomically and a folder (a HATS catalog) replaces an
+    existing folder of that name.
+
+    Raises
+    ------
+    FileExistsError
+        ``final_path`` exists and ``replace`` is false.
+    """
+    if not temporary.is_dir():
         _fsync(temporary)
-    os.replace(temporary, final_path)
+    if replace:
+        if temporary.is_dir() and final_path.is_dir():
+            shutil.rmtree(final_path)
+        os.replace(temporary, final_path)
+    else:
+        rename_no_replace(temporary, final_path)
     _fsync_folder(final_path.parent)
+
+
+def rename_no_replace(source: Path, target: Path) -> None:
+    """Rename ``source`` (a file or folder) to ``target``, failing if ``target`` exists.
+
+    Atomic where the kernel can (Linux ``renameat2`` with ``RENAME_NOREPLACE``);
+    elsewhere a file is hard-linked then unlinked (the link fails on an existing
+    name) and a folder takes the name with an exclusive ``mkdir`` before the rename
+    replaces that empty folder.
+
+    Raises
+    ------
+    FileExistsError
+        ``target`` exists.
+
+    Examples
+    --------
+    >>> folder = Path(getfixture("tmp_path"))
+    >>> _ = (folder / "new").write_text("mine"), (folder / "old").write_text("theirs")
+    >>> rename_no_replace(folder / "new", folder / "old")
+    Traceback (most recent call last):
+    ...
+    FileExistsError: [Errno 17] File exists: ...
+    >>> (folder / "old").read_text(), (folder / "new").exists()
+    ('theirs', True)
+    """
+    if _renameat2_no_replace(source, target):
+        return
+    if source.is_dir() and not source.is_symlink():
+        os.mkdir(target)  # FileExistsError if taken; an empty folder is then replaced
+        try:
+            os.rename(source, target)
+        except BaseException:
+            os.rmdir(target)
+            raise
+        return
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError as error:  # a file system without hard links: the best left is a check
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+            raise
+        if target.exists() or target.is_symlink():
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target)) from None
+        os.rename(source, target)
+        return
+    os.unlink(source)
+
+
+_RENAME_NOREPLACE = 1
+_AT_FDCWD = -100
+
+
+def _renameat2_no_replace(source: Path, target: Path) -> bool:
+    """Rename with Linux ``renameat2(RENAME_NOREPLACE)``; False where it is not available.
+
+    Raises
+    ------
+    OSError
+        The rename failed (FileExistsError when ``target`` exists).
+    """
+    function = _renameat2()
+    if function is None:
+        return False
+    import ctypes
+
+    result = function(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target),
+                      _RENAME_NOREPLACE)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL):  # old kernel, or a file system without it
+        return False
+    raise OSError(code, os.strerror(code), str(source), None, str(target))
+
+
+@functools.cache
+def _renameat2() -> Callable[..., int] | None:
+    """The C library's ``renameat2`` (glibc 2.28+) through ctypes, looked up once; or None."""
+    if os.name != "posix":
+        return None
+    import ctypes
+
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                         ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
 
 
 @dataclass(frozen=True)
@@ -88,11 +309,19 @@ class PendingFile:
 
     temporary: Path
     final_path: Path
+    replace: bool = False
+    """Whether an existing file under the final name may be replaced (never a product's)."""
 
     def commit(self) -> Path:
-        """Move it into place (:func:`commit`); the final path."""
+        """Move it into place (:func:`commit`); the final path.
+
+        Raises
+        ------
+        FileExistsError
+            The final path exists and ``replace`` is false; the temporary file is deleted.
+        """
         try:
-            commit(self.temporary, self.final_path)
+            commit(self.temporary, self.final_path, replace=self.replace)
         except BaseException:
             remove(self.temporary)
             raise
@@ -104,11 +333,12 @@ class PendingFile:
 
 
 @contextmanager
-def atomic_path(final_path: Path) -> Iterator[Path]:
+def atomic_path(final_path: Path, *, replace: bool = False) -> Iterator[Path]:
     """Write to the yielded temporary path; it becomes ``final_path`` when the block ends.
 
     On an exception (or an interrupt) the temporary file is deleted and the final
-    path is left as it was.
+    path is left as it was. An existing ``final_path`` is replaced only with
+    ``replace`` (FileExistsError otherwise).
 
     Examples
     --------
@@ -121,15 +351,15 @@ def atomic_path(final_path: Path) -> Iterator[Path]:
     temporary = partial_path(final_path)
     try:
         yield temporary
-        commit(temporary, final_path)
+        commit(temporary, final_path, replace=replace)
     except BaseException:
         remove(temporary)
         raise
 
 
-def write_text(final_path: Path, text: str) -> Path:
-    """Write a text file atomically (UTF-8) and return its path."""
-    with atomic_path(final_path) as temporary:
+def write_text(final_path: Path, text: str, *, replace: bool = False) -> Path:
+    """Write a text file atomically (UTF-8) and return its path (see :func:`atomic_path`)."""
+    with atomic_path(final_path, replace=replace) as temporary:
         temporary.write_text(text, encoding="utf-8")
     return final_path
 

@@ -60,6 +60,16 @@ class ParameterError(InputError):
         return self.messages[naming]
 
 
+class ChoiceError(InputError):
+    """A value outside the choices an option offers: a usage error, exit code 2."""
+
+    exit_code = 2
+
+
+class ParameterChoiceError(ParameterError, ChoiceError):
+    """A run parameter given a value outside its choices (``--format xls``); exit code 2."""
+
+
 class CatalogError(TsmakerError):
     """A catalog is unknown, unreachable, or not what its profile says."""
 
@@ -105,7 +115,7 @@ def require_choice(value: object, choices: Iterable[str], what: str) -> None:
 
     Raises
     ------
-    InputError
+    ChoiceError
         ``{what} {value!r} is not one of: ...``.
 
     Examples
@@ -113,8 +123,8 @@ def require_choice(value: object, choices: Iterable[str], what: str) -> None:
     >>> require_choice("xls", ("parquet", "csv"), "output format")
     Traceback (most recent call last):
     ...
-    tsmaker.errors.InputError: output format 'xls' is not one of: parquet, csv
+    tsmaker.errors.ChoiceError: output format 'xls' is not one of: parquet, csv
     """
     choices = tuple(choices)
     if value not in choices:
-        raise InputError(f"{what} {value!r} is not one of: {', '.join(choices)}")
+        raise ChoiceError(f"{what} {value!r} is not one of: {', '.join(choices)}")

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from tsmaker.errors import InputError, Naming, ParameterError
+from tsmaker.errors import InputError, Naming, ParameterChoiceError, ParameterError
 
 OUTPUT_FORMATS: tuple[str, ...] = ("parquet", "csv", "fits", "hdf5", "hats")
 DUST_CHOICES: tuple[str, ...] = ("none", "catalog", "sfd", "csfd", "planck", "planck-gnilc")
@@ -61,12 +61,14 @@ def flag_of(parameter: str) -> str:
     return "--" + FIELD_TO_FLAG.get(parameter, parameter).replace("_", "-")
 
 
-def parameter_error(parameter: str, template: str) -> ParameterError:
+def parameter_error(parameter: str, template: str, *, choice: bool = False) -> ParameterError:
     """A :class:`ParameterError` about ``parameter``, its message in every naming.
 
     ``template`` holds ``{name}`` where the parameter is named and ``{set}`` where an
     example value is assigned (``--radius 1.0`` / ``radius_arcsec=1.0``); any other
-    text, braces included, is kept as it is.
+    text, braces included, is kept as it is. With ``choice`` the value is outside the
+    parameter's choices: a :class:`tsmaker.errors.ParameterChoiceError`, which the
+    command line reports as a usage error (exit code 2).
 
     Examples
     --------
@@ -81,7 +83,8 @@ def parameter_error(parameter: str, template: str) -> ParameterError:
         "python": (parameter, f"{parameter}="),
         "cli": (flag, f"{flag} "),
     }
-    return ParameterError(parameter, {
+    error_class = ParameterChoiceError if choice else ParameterError
+    return error_class(parameter, {
         naming: template.replace("{name}", name).replace("{set}", assignment)
         for naming, (name, assignment) in spelled.items()
     })
@@ -209,7 +212,8 @@ class RunParameters:
         value = getattr(self, parameter)
         if value not in choices:
             raise parameter_error(
-                parameter, f"{{name}} {value!r} is not one of: {', '.join(choices)}"
+                parameter, f"{{name}} {value!r} is not one of: {', '.join(choices)}",
+                choice=True,
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -367,9 +371,20 @@ def save_config(parameters: RunParameters, path: Path) -> Path:
     """Write the parameters as a TOML config file keyed by flag names (None values left out).
 
     The file is replaced atomically: an existing config is never left half-written.
+
+    Raises
+    ------
+    ParameterError
+        ``path`` is a folder, or cannot be written (read-only, missing folder...).
     """
     from tsmaker import atomic
 
+    path = Path(path)
+    if path.is_dir():
+        raise parameter_error(
+            "save_config", f"{{name}} {str(path)!r} is a folder; give a file path, e.g. "
+            f"{{set}}{path / 'run.toml'}"
+        )
     lines = ["# tsmaker run configuration: `tsmaker run --config FILE`", "[run]"]
     for key, value in parameters.to_flags().items():
         if value is None or value == {} or key == "execution":
@@ -380,7 +395,13 @@ def save_config(parameters: RunParameters, path: Path) -> Path:
         if isinstance(value, dict):
             continue
         lines.append(f"{key.replace('_', '-')} = {_toml_value(value)}")
-    return atomic.write_text(Path(path), "\n".join(lines) + "\n")
+    try:
+        return atomic.write_text(path, "\n".join(lines) + "\n", replace=True)
+    except OSError as error:
+        raise parameter_error(
+            "save_config", f"{{name}} {str(path)!r} cannot be written "
+            f"({error.strerror or error}); choose a writable file, e.g. {{set}}run.toml"
+        ) from None
 
 
 def _toml_value(value: object) -> str:

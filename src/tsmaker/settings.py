@@ -35,9 +35,13 @@ def registry_path() -> Path:
     return home_dir() / "registry.sqlite"
 
 
+#: Name of the default product folder, beside the registry file in the home folder.
+PRODUCTS_FOLDER_NAME = "products"
+
+
 def products_dir() -> Path:
     """Default folder for product files."""
-    return home_dir() / "products"
+    return home_dir() / PRODUCTS_FOLDER_NAME
 
 
 def demo_dir() -> Path:

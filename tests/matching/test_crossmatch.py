@@ -390,9 +390,14 @@ def test_catalog_without_margin_is_refused(tmp_path):
 
 
 def test_zero_matches_gives_an_empty_product_with_all_columns(catalogs, tmp_path):
-    far = catalogs["specz"].assign(ra=lambda f: (f["ra"] + 90.0) % 360, dec=-60.0)
-    path = tmp_path / "far.parquet"
-    far.to_parquet(path, index=False)
+    # Spec-z inside the catalog's footprint, none with an object within the radius (spec-z
+    # that meet no partition at all are refused: tests/run/test_failure_modes.py).
+    specz = catalogs["specz"]
+    matched = brute_force_matches(specz, catalogs["objects"], 1.0, 1)["specz_id"]
+    lonely = specz[~specz["specz_id"].isin(matched)]
+    assert len(lonely) > 10
+    path = tmp_path / "lonely.parquet"
+    lonely.to_parquet(path, index=False)
     product = make_training_set("none", path, catalogs["collection"], output_dir=str(tmp_path))
     result = pd.read_parquet(product.files[0])
     assert product.status == "done"

@@ -52,51 +52,119 @@ def _main(
     """Training Set Maker."""
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise RunInterrupted("stopped by SIGTERM")
+class SignalGate:
+    """How the command line answers Ctrl-C (SIGINT) and SIGTERM, so the exit code tells the state.
+
+    - ``open`` (at first): a signal stops the command: ``KeyboardInterrupt`` or
+      :class:`tsmaker.errors.RunInterrupted`, then one ``Error:`` line and exit code 130;
+      a run's product is then marked interrupted and keeps no file.
+    - ``holding`` (:meth:`hold`, once a run starts moving its files into place, a
+      fraction of a second): a signal is noted but does not stop the run, which
+      ends done or fails on its own.
+    - ``done`` (:meth:`done`, once the product is recorded done): signals are ignored
+      until the process exits, so the success line is printed and the exit code is 0.
+    """
+
+    def __init__(self) -> None:
+        self.state = "open"
+        self.held: int | None = None
+
+    def install(self) -> None:
+        """Answer SIGINT and SIGTERM from now on (in the main thread)."""
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._on_signal)
+
+    def hold(self) -> None:
+        """From now on a signal is noted, not acted on."""
+        self.state = "holding"
+
+    def done(self) -> None:
+        """The work is recorded as done: ignore signals until the process exits."""
+        self.state = "done"
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.state == "open":
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            raise RunInterrupted("stopped by SIGTERM")
+        if self.state == "holding":
+            self.held = signum
+
+
+SIGNALS = SignalGate()
 
 
 def main() -> None:
     """Console entry point: run the app, turn domain errors into one line and an exit code."""
-    from tsmaker.cli.render import error
-
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    SIGNALS.install()
     if not settings.debug_enabled():
         _silence_library_chatter()
+    _exit(_run_app())
+
+
+def _run_app() -> int:
+    """Run the app; its exit code, after the one ``Error:`` line of a failure."""
+    from tsmaker.cli.render import error
+
     try:
         code = app(standalone_mode=False)
     except ParameterError as problem:
         if settings.debug_enabled():
             raise
         error(problem.message("cli"))
-        sys.exit(problem.exit_code)
+        return problem.exit_code
     except TsmakerError as problem:
         if settings.debug_enabled():
             raise
         error(str(problem))
-        sys.exit(problem.exit_code)
+        return problem.exit_code
     except KeyboardInterrupt:
         if settings.debug_enabled():
             raise
         error("interrupted")
-        sys.exit(130)
+        return 130
     except typer.Abort:
         error("aborted")
-        sys.exit(1)
+        return 1
     except _usage_exceptions() as problem:
         if hasattr(problem, "show"):
             problem.show()
         else:
             error(problem.format_message())
-        sys.exit(problem.exit_code)
+        return problem.exit_code
     except Exception as problem:  # an unexpected failure: one line unless debugging
         if settings.debug_enabled():
             raise
         error(f"{type(problem).__name__}: {problem} (set {settings.ENV_DEBUG}=1 for a traceback)")
-        sys.exit(1)
+        return 1
     if code == 130:  # typer turns Ctrl-C into a returned exit code
         error("interrupted")
-    sys.exit(code if isinstance(code, int) else 0)
+    return code if isinstance(code, int) else 0
+
+
+def _exit(code: int) -> None:
+    """Exit with ``code``; what libraries print while the interpreter shuts down stays unseen.
+
+    Our last line is written; Dask, multiprocessing and h5py may still print tracebacks
+    from their exit handlers (a cluster interrupted while starting, a worker that
+    races the scheduler's shutdown). Unless ``TSMAKER_DEBUG`` is set, stderr goes to
+    ``/dev/null`` for that shutdown.
+    """
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    if not settings.debug_enabled():
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        except OSError:
+            pass
+    sys.exit(code)
 
 
 def _silence_library_chatter() -> None:

@@ -40,14 +40,10 @@ def products_show(ref: ProductArgument, json_output: JsonOption = False) -> None
 
 @products_app.command("path")
 def products_path(ref: ProductArgument) -> None:
-    """Print the product's data file path (for scripts)."""
-    from tsmaker.errors import ProductError
-    from tsmaker.manage.products import get_product
+    """Print the product's data file path (for scripts); an error unless it is there."""
+    from tsmaker.manage.products import data_path, get_product
 
-    product = get_product(ref)
-    if not product.files:
-        raise ProductError(f"product {product.full_name} has no files (status {product.status})")
-    sys.stdout.write(product.files[0] + "\n")
+    sys.stdout.write(f"{data_path(get_product(ref), purpose='located')}\n")
 
 
 @products_app.command("rm")

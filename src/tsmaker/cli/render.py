@@ -41,7 +41,7 @@ def print_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title
     if not stdout.is_terminal:
         sys.stdout.write("\t".join(columns) + "\n")
         for row in rows:
-            sys.stdout.write("\t".join(_cell(row.get(c)) for c in columns) + "\n")
+            sys.stdout.write("\t".join(_tsv_cell(row.get(c)) for c in columns) + "\n")
         return
     table = Table(title=title, title_justify="left")
     for column in columns:
@@ -81,6 +81,21 @@ def _cell(value: object) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(map(str, value))
     return str(value)
+
+
+def _tsv_cell(value: object) -> str:
+    r"""A cell of tab-separated output: one line, no tab (backslash escapes instead).
+
+    Examples
+    --------
+    >>> _tsv_cell("two\tcolumns\nand lines\\")
+    'two\\tcolumns\\nand lines\\\\'
+    """
+    text = _cell(value)
+    if not any(character in text for character in "\t\n\r\\"):
+        return text
+    return (text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+            .replace("\r", "\\r"))
 
 
 def message(text: str) -> None:

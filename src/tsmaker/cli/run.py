@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from tsmaker import settings
-from tsmaker.cli.app import JsonOption, app
+from tsmaker.cli.app import SIGNALS, JsonOption, app
 
 _RUN = "Run"
 _MATCH = "Matching"
@@ -150,6 +150,12 @@ def run(
         "slurm": slurm_settings if slurm else None,
     }
     reporter = ProgressReporter(quiet=quiet or json_output)
+
+    def report(event: str, **info: object) -> None:
+        if event == "finishing":  # files move into place: a signal can no longer undo it
+            SIGNALS.hold()
+        reporter(event, **info)
+
     try:
         product = make_training_set(
             name, redshift, object_, description=description, flux_type=flux_type,
@@ -163,8 +169,9 @@ def run(
             ra_column=ra, dec_column=dec, z_column=z, z_err_column=z_err,
             z_flag_column=z_flag, id_column=id_, coord_unit=coord_unit,
             execution={k: v for k, v in execution.items() if v is not None},
-            like=like, config=config, save_config=save_config, report=reporter,
+            like=like, config=config, save_config=save_config, report=report,
         ).to_dict()
+        SIGNALS.done()  # the product is done: report it, and exit 0 whatever comes now
     finally:
         reporter.close()
     if json_output:

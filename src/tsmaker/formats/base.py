@@ -67,7 +67,8 @@ class TableWriter(ABC):
     final_path : pathlib.Path
         Where the complete file ends up. Its folder must exist. Rows go to a hidden
         temporary file in the same folder (``.<name>.partial-<pid>``) that ``close``
-        renames onto ``final_path``, replacing any file already there.
+        renames onto ``final_path``; an existing file there is never replaced
+        (FileExistsError, :func:`tsmaker.atomic.commit`).
     units : Mapping[str, str], optional
         Column name to unit string (``"deg"``, ``"arcsec"``, ``"nJy"``, ``"mag"``).
         Names that are not columns of the product are ignored, so one mapping can
@@ -269,6 +270,17 @@ class TableWriter(ABC):
         else:
             self.abort()
         return False
+
+    @classmethod
+    def check_column_names(cls, names: Sequence[str]) -> None:
+        """Refuse, before any work, column names the format cannot store (none by default).
+
+        Raises
+        ------
+        tsmaker.errors.InputError
+            Naming the column and what to do.
+        """
+        return None
 
     # ------------------------------------------------------ hooks for subclasses
 

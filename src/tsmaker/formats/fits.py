@@ -44,6 +44,7 @@ has rows (at least 1). A longer value later raises
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, ClassVar
 
@@ -94,10 +95,29 @@ class FitsWriter(TableWriter):
 
     _handle: IO[bytes] | None = None
 
+    @classmethod
+    def check_column_names(cls, names: Sequence[str]) -> None:
+        """Refuse column names FITS headers cannot hold (printable ASCII only)."""
+        for name in names:
+            if not _printable_ascii(name):
+                raise InputError(
+                    f"column name {name!r} cannot be stored in FITS (header values are "
+                    "printable ASCII); rename the column, or choose another format "
+                    "(parquet, csv, hdf5)"
+                )
+
     def _start(self, first_frame: pd.DataFrame) -> None:
         # Fail on unsupported dtypes now; the header waits for a batch with rows so
         # that string widths can come from real values.
+        self.check_column_names(self.columns)
         self._specs = self._column_specs()
+        for spec in self._specs:
+            if spec.unit is not None and not _printable_ascii(spec.unit):
+                raise InputError(
+                    f"unit {spec.unit!r} of column {spec.name!r} cannot be stored in FITS "
+                    "(header values are printable ASCII); give it an ASCII unit, or choose "
+                    "another format (parquet, csv, hdf5)"
+                )
         self._table_header: fits.Header | None = None
         self._table_header_offset_bytes = 0
         self._table_header_size_bytes = 0
@@ -241,6 +261,11 @@ class FitsWriter(TableWriter):
             values[missing] = column.null_sentinel
             return values
         return values.astype(column.storage_dtype)
+
+
+def _printable_ascii(text: str) -> bool:
+    """True when ``text`` can be a FITS header value (ASCII 32..126)."""
+    return all(32 <= ord(character) <= 126 for character in text)
 
 
 def _padding_bytes(size_bytes: int) -> int:

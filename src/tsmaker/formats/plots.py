@@ -135,7 +135,7 @@ class Sky:
 
 def save_png(figure: Figure, target: Path) -> Path:
     """Write the figure as a PNG, atomically; return ``target``."""
-    with atomic.atomic_path(Path(target)) as temporary:
+    with atomic.atomic_path(Path(target), replace=True) as temporary:
         # format is explicit because the temporary name does not end in .png
         figure.savefig(temporary, format="png", dpi=_DPI)
     return Path(target)

@@ -143,6 +143,12 @@ def read_table(
         frame = _READERS[format_name](path, columns, kind)
     except TsmakerError:
         raise
+    except UnicodeDecodeError as error:
+        raise kind.error(
+            f"{kind.label} {str(path)!r} is not UTF-8 text (byte {error.object[error.start]:#04x} "
+            f"cannot be decoded); save it as UTF-8, e.g. `iconv -f latin1 -t utf-8 "
+            f"{path.name} > utf8_{path.name}`"
+        ) from error
     except Exception as error:
         raise kind.error(
             f"cannot read {format_name} {kind.noun} {str(path)!r}: {first_line(error)}; "

@@ -51,7 +51,8 @@ def clean_redshift_catalog(
         raise InputError(f"redshift catalog {source!r} has no rows; give a non-empty catalog")
     if coord_unit not in COORD_UNITS:
         raise parameter_error(
-            "coord_unit", f"{{name}} {coord_unit!r} is not one of: {', '.join(COORD_UNITS)}"
+            "coord_unit", f"{{name}} {coord_unit!r} is not one of: {', '.join(COORD_UNITS)}",
+            choice=True,
         )
     if SPECZ_ROW_COLUMN in frame.columns:
         frame = frame.rename(columns={SPECZ_ROW_COLUMN: f"{SPECZ_ROW_COLUMN}_file"})

@@ -5,6 +5,12 @@ column names, numbers, strings, True/False/None, comparisons (``== != < <= > >=`
 ``in``/``not in`` a list), ``and``/``or``/``not`` (also ``& | ~``) and arithmetic
 (``+ - * / ** %``). Anything else (calls, attributes, subscripts, lambdas) is refused.
 It is evaluated column-wise with numpy, never with ``eval``.
+
+Evaluation is bounded in time and memory whatever the expression: powers are
+computed in float64 (``9 ** 9 ** 9`` is ``inf`` at once, not a Python integer of
+hundreds of millions of digits), arithmetic on text or lists is refused (``'a' *
+10**9`` would fill the memory), and an expression nested more than
+:data:`MAX_NESTING` levels deep is refused.
 """
 
 from __future__ import annotations
@@ -40,13 +46,18 @@ _ARITHMETIC: dict[type, Callable[[Any, Any], Any]] = {
 }
 
 
+#: Deepest nesting of operations a filter may have (``z > 0`` has 2 levels).
+MAX_NESTING = 32
+
+
 def parse_where(expression: str, columns: Iterable[str]) -> ast.Expression:
     """Parse and check a filter expression against the known columns.
 
     Raises
     ------
     InputError
-        On a syntax error, a construct outside the grammar, or an unknown column.
+        On a syntax error, a construct outside the grammar, an unknown column, or an
+        expression nested deeper than :data:`MAX_NESTING`.
     """
     known = set(columns)
     try:
@@ -54,9 +65,21 @@ def parse_where(expression: str, columns: Iterable[str]) -> ast.Expression:
     except SyntaxError as error:
         raise parameter_error(
             "where",
-            f"{{name}} {expression!r} is not a valid expression ({error.msg}); "
+            f"{{name}} {_shortened(expression)!r} is not a valid expression ({error.msg}); "
             'write it like "z_flag >= 3 and z > 0"'
         ) from None
+    except (RecursionError, MemoryError, ValueError) as error:  # deep nesting, huge numbers
+        raise parameter_error(
+            "where",
+            f"{{name}} {_shortened(expression)!r} is too large or too deeply nested to read "
+            f"({type(error).__name__}); write a shorter filter"
+        ) from None
+    if _nesting(tree.body) > MAX_NESTING:
+        raise parameter_error(
+            "where",
+            f"{{name}} {_shortened(expression)!r} is nested more than {MAX_NESTING} levels "
+            "deep; write a simpler filter"
+        )
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id not in known:
             raise parameter_error(
@@ -78,6 +101,22 @@ _ALLOWED_NODES = (
     ast.UAdd, ast.Invert, ast.Compare, ast.BinOp, ast.Name, ast.Load, ast.Constant,
     ast.List, ast.Tuple, ast.In, ast.NotIn, *_COMPARISONS, *_ARITHMETIC,
 )
+
+
+def _nesting(node: ast.AST) -> int:
+    """Levels of operations in an expression (names, numbers, lists count one)."""
+    deepest, pending = 0, [(node, 1)]
+    while pending:
+        current, depth = pending.pop()
+        deepest = max(deepest, depth)
+        if not isinstance(current, ast.List | ast.Tuple):
+            pending += [(child, depth + 1) for child in ast.iter_child_nodes(current)
+                        if isinstance(child, ast.expr)]
+    return deepest
+
+
+def _shortened(expression: str, limit: int = 80) -> str:
+    return expression if len(expression) <= limit else expression[: limit - 3] + "..."
 
 
 def evaluate_where(expression: str, frame: pd.DataFrame) -> np.ndarray:
@@ -138,7 +177,18 @@ def _evaluate(node: ast.AST, frame: pd.DataFrame, expression: str) -> Any:
         if isinstance(node.op, ast.BitAnd | ast.BitOr):
             combine = np.logical_and if isinstance(node.op, ast.BitAnd) else np.logical_or
             return combine(_as_mask(left, expression), _as_mask(right, expression))
+        for operand in (left, right):
+            text = isinstance(operand, np.ndarray) and operand.dtype.kind in "OSU"
+            if text or isinstance(operand, str | bytes | list):
+                raise parameter_error(
+                    "where",
+                    f"{{name}} {expression!r}: cannot compute {ast.unparse(node)!r} on text or "
+                    "lists; use arithmetic on numeric columns only"
+                )
         try:
+            if isinstance(node.op, ast.Pow):  # in float64: bounded time, overflow gives inf
+                left = np.asarray(left, dtype=np.float64)
+                right = np.asarray(right, dtype=np.float64)
             with np.errstate(all="ignore"):
                 return _ARITHMETIC[type(node.op)](left, right)
         except (ArithmeticError, TypeError) as error:

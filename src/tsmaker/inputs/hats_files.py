@@ -274,7 +274,28 @@ def open_object_catalog(location: str) -> ObjectCatalogFiles:
             f"{location!r} has a collection.properties without hats_primary_table_url; "
             "rebuild the collection with hats-import"
         )
-    main = read_catalog(folder.join(primary))
+    main = _collection_member(folder, primary, "main catalog (hats_primary_table_url)")
     margin_name = collection.get("default_margin")
-    margin = read_catalog(folder.join(margin_name)) if margin_name else None
+    margin = (
+        _collection_member(folder, margin_name, "margin cache (default_margin)")
+        if margin_name else None
+    )
     return ObjectCatalogFiles(main, margin)
+
+
+def _collection_member(collection: HatsLocation, name: str, role: str) -> HatsCatalog:
+    """A catalog a collection's properties name; missing, it is named as missing.
+
+    Raises
+    ------
+    CatalogError
+        The catalog named is not there (deleted, moved, not copied with the rest).
+    """
+    member = collection.join(name)
+    if not member.join("hats.properties").exists():
+        raise CatalogError(
+            f"the {role} {name!r} of collection {collection.describe()!r} is missing (no "
+            f"{member.join('hats.properties').describe()!r}); restore it, or rebuild the "
+            "collection with hats-import"
+        )
+    return read_catalog(member)

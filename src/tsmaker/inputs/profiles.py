@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tsmaker.errors import InputError
+from tsmaker.errors import ChoiceError
 
 BANDS: tuple[str, ...] = ("u", "g", "r", "i", "z", "y")
 
@@ -97,13 +97,13 @@ def get_profile(name: str) -> ObjectProfile:
 
     Raises
     ------
-    InputError
-        If no profile has that name.
+    ChoiceError
+        If no profile has that name (an InputError; a usage error, exit code 2).
     """
     try:
         return PROFILES[name]
     except KeyError:
-        raise InputError(
+        raise ChoiceError(
             f"unknown catalog profile {name!r}; choose one of: {', '.join(PROFILES)}"
         ) from None
 

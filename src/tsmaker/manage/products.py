@@ -186,7 +186,7 @@ def plot_product(
         Unknown product, a product that is not "done", or a missing or unreadable
         data file.
     InputError
-        The folder of ``output`` does not exist.
+        ``output`` is a folder, its folder does not exist, or it cannot be written.
     """
     from tsmaker.formats.plots import ProductContent, draw_overview, save_png
 
@@ -194,13 +194,25 @@ def plot_product(
         product = opened.get_product(reference)
     path = data_path(product, purpose="plotted")
     target = Path(output) if output is not None else path.parent / f"{path.stem}.png"
+    if target.is_dir():
+        raise InputError(
+            f"plot file {str(target)!r} is a folder; give a file path, e.g. --output "
+            f"{target / (path.stem + '.png')}"
+        )
     if not target.parent.is_dir():
         raise InputError(
             f"output folder {str(target.parent)!r} does not exist; create it or choose "
             "another --output path"
         )
     content = ProductContent.read(product, path)
-    return save_png(draw_overview(product, content, sky_of(product, content)), target)
+    figure = draw_overview(product, content, sky_of(product, content))
+    try:
+        return save_png(figure, target)
+    except OSError as error:
+        raise InputError(
+            f"plot file {str(target)!r} cannot be written ({error.strerror or error}); "
+            "choose another --output path"
+        ) from None
 
 
 def sky_of(product: ProductRecord, content: ProductContent) -> Sky:

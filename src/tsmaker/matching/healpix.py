@@ -114,3 +114,22 @@ def cone_search(ra_deg: float, dec_deg: float, radius_arcsec: float, order: int)
         True,
     )
     return np.asarray(cells, dtype=np.int64)
+
+
+def pixel_vertices(orders: ArrayLike, pixels: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """RA and Dec (degrees) of the 4 corners of each nested pixel, each of shape (n, 4).
+
+    Examples
+    --------
+    >>> ra, dec = pixel_vertices([0], [4])
+    >>> ra[0].round(3).tolist(), dec[0].round(3).tolist()
+    ([0.0, 45.0, 0.0, 315.0], [-41.81, 0.0, 41.81, 0.0])
+    """
+    import numpy as np
+
+    pixels = np.ascontiguousarray(np.atleast_1d(pixels), dtype=np.uint64)
+    orders = np.ascontiguousarray(np.broadcast_to(orders, pixels.shape), dtype=np.uint8)
+    lon = np.zeros((*pixels.shape, 4))
+    lat = np.zeros((*pixels.shape, 4))
+    _extension().vertices(orders, pixels, np.uint32(1), lon, lat, np.uint16(0))
+    return np.degrees(lon), np.degrees(lat)

@@ -13,6 +13,7 @@ from tsmaker.columns import HEALPIX_COLUMN
 from tsmaker.matching.crossmatch import PixelMatch
 from tsmaker.matching.healpix import healpix29, lonlat_to_healpix
 from tsmaker.matching.sphere import cell_order, offset_positions
+from tsmaker.parameters import parameter_error
 
 if TYPE_CHECKING:
     import numpy as np
@@ -29,6 +30,7 @@ def plan_pixel_matches(
     dec_column: str,
     object_files: ObjectCatalogFiles,
     radius_arcsec: float,
+    healpix: np.ndarray | None = None,
 ) -> list[PixelMatch]:
     """Split the redshift catalog over the object catalog's partitions, in sky order.
 
@@ -49,6 +51,8 @@ def plan_pixel_matches(
         The object catalog and its margin cache.
     radius_arcsec : float
         The match radius (at most the margin threshold).
+    healpix : numpy.ndarray, optional
+        The spec-z order-29 indices, when already computed (:func:`healpix29`).
 
     Returns
     -------
@@ -60,7 +64,8 @@ def plan_pixel_matches(
 
     ra = redshift_frame[ra_column].to_numpy(dtype=np.float64)
     dec = redshift_frame[dec_column].to_numpy(dtype=np.float64)
-    healpix = healpix29(ra, dec)
+    if healpix is None:
+        healpix = healpix29(ra, dec)
     order = np.argsort(healpix, kind="stable")
     sorted_healpix = healpix[order]
     indexed = redshift_frame.set_axis(pd.Index(healpix, name=HEALPIX_COLUMN), axis=0)
@@ -109,6 +114,105 @@ def plan_pixel_matches(
 
 #: Spec-z whose discs are tested against their partition's edge at once (a few MB).
 PLANNING_CHUNK_ROWS = 65_536
+
+
+def healpix_meeting_catalog(
+    redshift_frame: pd.DataFrame,
+    *,
+    ra_column: str,
+    dec_column: str,
+    object_files: ObjectCatalogFiles,
+    radius_arcsec: float,
+    redshift_source: str,
+    object_location: str,
+) -> np.ndarray:
+    """The spec-z order-29 indices, once some spec-z is known to meet the object catalog.
+
+    A spec-z meets the catalog when it falls in one of its partitions, or within
+    ``radius_arcsec`` of one. When none does, the product could only be empty; most
+    often the spec-z coordinates are not degrees (RA in hours or radians over a field
+    too small for the cleaning to tell), so the message shows both footprints.
+
+    Raises
+    ------
+    ParameterError
+        No spec-z meets the catalog (about ``coord_unit``: the likely fix).
+    """
+    import numpy as np
+
+    ra = redshift_frame[ra_column].to_numpy(dtype=np.float64)
+    dec = redshift_frame[dec_column].to_numpy(dtype=np.float64)
+    healpix = healpix29(ra, dec)
+    if count_in_partitions(healpix, object_files.main) or plan_pixel_matches(
+        redshift_frame, ra_column=ra_column, dec_column=dec_column, object_files=object_files,
+        radius_arcsec=radius_arcsec, healpix=healpix,
+    ):
+        return healpix
+    catalog_ra, (dec_min, dec_max) = footprint_bounds(object_files.main)
+    raise parameter_error(
+        "coord_unit",
+        f"no spec-z of {redshift_source!r} is inside the object catalog {object_location!r} "
+        f"or within {radius_arcsec:g} arcsec of it: the spec-z span RA {_span(ra_range(ra))}, "
+        f"Dec {float(dec.min()):.4g}..{float(dec.max()):.4g} and the catalog RA "
+        f"{_span(catalog_ra)}, Dec {dec_min:.4g}..{dec_max:.4g} (degrees); "
+        "if the spec-z coordinates are not degrees give their unit ({set}hour or {set}rad), "
+        "else choose catalogs that overlap",
+    )
+
+
+def _span(interval: tuple[float, float]) -> str:
+    start, end = interval
+    return f"{start:.4g}..{end:.4g}" + (" (across 0)" if start > end else "")
+
+
+def count_in_partitions(healpix: np.ndarray, catalog: HatsCatalog) -> int:
+    """How many order-29 indices fall in one of the catalog's partitions.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> catalog = SimpleNamespace(pixels=((0, 4), (1, 20)))
+    >>> import numpy as np
+    >>> count_in_partitions(np.array([4 << 58, (5 << 58) - 1, 6 << 58, 20 << 56]), catalog)
+    3
+    """
+    import numpy as np
+
+    if not catalog.pixels or not len(healpix):
+        return 0
+    orders = np.array([order for order, _ in catalog.pixels], dtype=np.int64)
+    pixels = np.array([pixel for _, pixel in catalog.pixels], dtype=np.int64)
+    starts, ends = pixels << (2 * (29 - orders)), (pixels + 1) << (2 * (29 - orders))
+    partition = np.maximum(np.searchsorted(starts, healpix, side="right") - 1, 0)
+    return int(np.count_nonzero((healpix >= starts[partition]) & (healpix < ends[partition])))
+
+
+def footprint_bounds(catalog: HatsCatalog) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The RA range (:func:`ra_range`) and Dec range, degrees, of the catalog's partitions."""
+    from tsmaker.matching.healpix import pixel_vertices
+
+    ra, dec = pixel_vertices([order for order, _ in catalog.pixels],
+                             [pixel for _, pixel in catalog.pixels])
+    return ra_range(ra.ravel()), (float(dec.min()), float(dec.max()))
+
+
+def ra_range(ra_deg: np.ndarray) -> tuple[float, float]:
+    """The shortest RA interval holding every value: (start, end), start > end across 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ra_range(np.array([10.0, 350.0, 5.0])), ra_range(np.array([10.0, 20.0]))
+    ((350.0, 10.0), (10.0, 20.0))
+    """
+    import numpy as np
+
+    values = np.unique(np.mod(np.asarray(ra_deg, dtype=np.float64), 360.0))
+    if len(values) < 2:
+        return float(values[0]), float(values[0])
+    gaps = np.diff(np.append(values, values[0] + 360.0))
+    widest = int(np.argmax(gaps))
+    return float(values[(widest + 1) % len(values)]), float(values[widest])
 
 
 def _outside_pixel_matches(

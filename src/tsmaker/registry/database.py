@@ -11,6 +11,7 @@ the ordered migrations in ``_MIGRATIONS``.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Self
 from tsmaker import settings
 from tsmaker.registry.catalog_table import CatalogTable
 from tsmaker.registry.product_lifecycle import STALE_PRODUCT_MESSAGE, ProductLifecycle
+from tsmaker.registry.records import highest_product_id
 
 __all__ = ["STALE_PRODUCT_MESSAGE", "Registry", "using_registry"]
 
@@ -122,6 +124,26 @@ class Registry(CatalogTable, ProductLifecycle):
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, _MIGRATIONS)
+
+    def _created(self, connection: sqlite3.Connection) -> None:
+        """A new registry continues after the products found beside it.
+
+        A registry moved aside (as the message about a damaged one suggests) or
+        truncated would start its ids at 1 again, while the products it made remain in
+        the products folder beside it (``$TSMAKER_HOME/products``, their
+        ``NAME_<id>.json`` sidecars): a new product must not take one of their names.
+        """
+        highest = highest_product_id(self.path.parent / settings.PRODUCTS_FOLDER_NAME)
+        if highest:
+            updated = connection.execute(
+                "UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'products'",
+                (highest,),
+            )
+            if not updated.rowcount:
+                connection.execute(
+                    "INSERT INTO sqlite_sequence (name, seq) VALUES ('products', ?)",
+                    (highest,),
+                )
 
     @classmethod
     def open_default(cls) -> Self:

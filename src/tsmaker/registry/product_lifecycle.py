@@ -112,7 +112,7 @@ class ProductLifecycle(ProductTable):
                 "SELECT * FROM products WHERE id = ?", (product_id,)
             ).fetchone()
             if row is None or row["status"] != "running":
-                state = "removed" if row is None else row["status"]
+                state = "removed" if row is None or row["status"] == "removing" else row["status"]
                 raise ProductError(
                     f"product {product_id} was {state} while it ran; its files were not kept"
                 )

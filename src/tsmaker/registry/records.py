@@ -7,9 +7,11 @@ pipeline naming its files) needs neither the registry nor ``sqlite3``.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 CATALOG_KINDS: tuple[str, ...] = ("object", "redshift")
@@ -122,3 +124,28 @@ def safe_file_stem(name: str, product_id: int) -> str:
     suffix = f"_{product_id}"
     stem = stem[: MAX_FILE_STEM_CHARS - len(suffix)].rstrip("_") or "product"
     return stem + suffix
+
+
+_PRODUCT_SIDECAR = re.compile(r"_([0-9]+)(?:-[0-9]+)?\.json$")
+
+
+def highest_product_id(folder: Path) -> int:
+    """The largest product id among the product sidecars in ``folder`` (0 for none).
+
+    Sidecars are named ``<stem>_<id>.json`` (``<stem>_<id>-<n>.json`` when the run took
+    a fresh stem, :func:`tsmaker.atomic.claim_names`).
+
+    Examples
+    --------
+    >>> folder = Path(getfixture("tmp_path"))
+    >>> for name in ("a_3.json", "a_3.parquet", "b_12-2.json", ".c_99.json.partial-1"):
+    ...     _ = (folder / name).write_text("{}")
+    >>> highest_product_id(folder), highest_product_id(folder / "missing")
+    (12, 0)
+    """
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    found = (_PRODUCT_SIDECAR.search(name) for name in names if not name.startswith("."))
+    return max((int(match[1]) for match in found if match), default=0)

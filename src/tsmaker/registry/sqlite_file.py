@@ -164,6 +164,8 @@ class SharedSQLiteFile:
             for version in range(file_version + 1, known_version + 1):
                 for statement in self._migrations[version - 1]:
                     connection.execute(statement)
+            if file_version == 0:
+                self._created(connection)
             connection.execute(f"PRAGMA user_version = {known_version}")
             connection.execute("COMMIT")
         except BaseException:
@@ -171,9 +173,22 @@ class SharedSQLiteFile:
                 connection.rollback()
             raise
 
+    def _created(self, connection: sqlite3.Connection) -> None:
+        """Called in the transaction that creates the schema of a new file; nothing here."""
+
     def _cannot_create_error(self, exc: BaseException) -> RegistryError:
+        if not self.path.exists():
+            return RegistryError(
+                f"cannot create the registry {self.path} ({_describe(exc)}); {HOME_HINT}"
+            )
+        if _on_read_only_filesystem(self.path.parent):
+            return RegistryError(
+                f"the registry {self.path} is on a read-only file system ({_describe(exc)}); "
+                f"remount it read-write, or set {settings.ENV_HOME} to a writable folder"
+            )
         return RegistryError(
-            f"cannot create the registry {self.path} ({_describe(exc)}); {HOME_HINT}"
+            f"cannot open the registry {self.path} ({_describe(exc)}); make it and its folder "
+            f"readable and writable, or set {settings.ENV_HOME} to another folder"
         )
 
     def _open_error(self, exc: BaseException) -> RegistryError:
@@ -193,10 +208,23 @@ class SharedSQLiteFile:
         return self._database_error(exc)
 
     def _database_error(self, exc: BaseException) -> RegistryError:
-        if getattr(exc, "sqlite_errorname", "") in {"SQLITE_BUSY", "SQLITE_LOCKED"}:
+        error_name = getattr(exc, "sqlite_errorname", "")
+        if error_name in {"SQLITE_BUSY", "SQLITE_LOCKED"}:
             return RegistryError(
                 f"the registry {self.path} stayed locked by another tsmaker process for "
                 f"more than {BUSY_TIMEOUT_SECONDS:.0f} s; retry when it is less busy"
+            )
+        if error_name.startswith("SQLITE_READONLY"):
+            return RegistryError(
+                f"the registry {self.path} is read-only ({_describe(exc)}), so nothing was "
+                f"changed; make it and its folder writable (e.g. chmod u+w {self.path} "
+                f"{self.path.parent}), or set {settings.ENV_HOME} to a writable folder"
+            )
+        if error_name == "SQLITE_FULL":
+            return RegistryError(
+                f"the disk holding the registry {self.path} is full ({_describe(exc)}), so "
+                f"nothing was changed; free space there, or set {settings.ENV_HOME} to "
+                "another folder"
             )
         return RegistryError(f"registry {self.path}: {_describe(exc)}")
 
@@ -209,6 +237,16 @@ def _check_local_filesystem(registry_file: Path, mounts_text: str) -> None:
             f"the registry {registry_file} is on a network file system ({filesystem_type}), "
             f"where SQLite locking is unsafe; {HOME_HINT}"
         )
+
+
+def _on_read_only_filesystem(folder: Path) -> bool:
+    """True when ``folder`` is on a file system mounted read-only."""
+    import os
+
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return False
 
 
 def _describe(exc: BaseException) -> str:

@@ -385,11 +385,36 @@ def start_worker_server() -> bool:
     worker_environment.pop("MALLOC_TRIM_THRESHOLD_", None)
     os.environ.update(worker_environment)
     try:
-        forkserver.ensure_running()
+        with _interrupts_ignored_by_children():
+            forkserver.ensure_running()
     finally:
         for name in worker_environment:
             del os.environ[name]
     return True
+
+
+@contextmanager
+def _interrupts_ignored_by_children() -> Iterator[None]:
+    """Processes started in the block (the forkserver, hence every local worker) ignore SIGINT.
+
+    Ctrl-C in a terminal reaches every process of the foreground group: workers and
+    the forkserver (busy importing pandas) would each die with a KeyboardInterrupt
+    traceback, dozens of lines after our one ``Error: interrupted``. An ignored
+    signal stays ignored across fork and exec (and the forkserver hands its own
+    disposition on to its children), so only the driver answers Ctrl-C, and it stops
+    the cluster. Signals can only be set in the main thread; elsewhere nothing changes.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def make_slurm_cluster(slurm: SlurmSettings, *, local_only: bool = False) -> SLURMCluster:

@@ -57,7 +57,9 @@ def write_product(
         dec_column=redshift.roles["dec"],
         object_files=plan.object_info.files,
         radius_arcsec=match_parameters.radius_arcsec,
+        healpix=plan.redshift_healpix,
     )
+    plan.redshift_healpix = None
     specz_rows = len(redshift.frame)
     # The spec-z now live in the partitions' tasks, in sky order; the plan keeps only
     # the columns and dtypes (for an empty product), not a second copy of every row.

@@ -214,6 +214,7 @@ def execute_plan(
     started now instead of a new product registered.
     """
     from tsmaker.registry.records import safe_file_stem
+    from tsmaker.run.files import claim_product_files, renamed_notice
     from tsmaker.run.output import write_product
 
     parameters = plan.parameters
@@ -242,8 +243,13 @@ def execute_plan(
         report("notice", text=notice)
     started = time.monotonic()
     stem = safe_file_stem(parameters.name, product.id)
-    data_path, sidecar = product_paths(plan, stem)
+    claim = None
     try:
+        claim, data_path, sidecar = claim_product_files(plan, stem)
+        renamed = renamed_notice(claim, stem)
+        if renamed is not None:
+            plan.notices.append(renamed)
+            report("notice", text=renamed)
         registry.update_product_summary(
             product.id, {"planned_files": [str(data_path), str(sidecar)]}
         )
@@ -257,16 +263,46 @@ def execute_plan(
             plan.notices.append(notice)
             report("notice", text=notice)
         summary["notices"] = plan.notices
+        report("finishing")
         finished = _finish(registry, product, pending, sidecar, summary)
     except BaseException as error:
-        interrupted = isinstance(error, KeyboardInterrupt | RunInterrupted)
-        message = "interrupted" if interrupted else f"{type(error).__name__}: {error}"
-        registry.fail_product(
-            product.id, status="interrupted" if interrupted else "failed", message=message[:2000]
-        )
-        raise
+        replacement = _failed(registry, product, plan, error)
+        if replacement is error:
+            raise
+        raise replacement from error
+    finally:
+        if claim is not None:
+            claim.release()
     report("done", summary=summary, product=finished)
     return finished
+
+
+def _failed(
+    registry: Registry, product: ProductRecord, plan: RunPlan, error: BaseException
+) -> BaseException:
+    """Record why a run ended without its product; the error to raise in its place.
+
+    A disk that refused the product becomes one line naming the output folder; a run
+    stopped because its product was cancelled or removed says so.
+    """
+    from tsmaker.run.files import disk_error, existing_file_error
+
+    if isinstance(error, FileExistsError):
+        error = existing_file_error(error, plan.output_dir)
+    else:
+        error = disk_error(error, plan.output_dir) or error
+    interrupted = isinstance(error, KeyboardInterrupt | RunInterrupted)
+    message = "interrupted" if interrupted else f"{type(error).__name__}: {error}"
+    registry.fail_product(
+        product.id, status="interrupted" if interrupted else "failed", message=message[:2000]
+    )
+    status = registry.product_status(product.id)
+    if interrupted and status not in ("interrupted", "failed"):
+        state = "cancelled" if status == "cancelled" else "removed"  # 'removing', or gone
+        return RunCancelled(
+            f"product {product.full_name} was {state} while it ran; its files were not kept"
+        )
+    return error
 
 
 class CancellationWatch:
@@ -293,8 +329,9 @@ class CancellationWatch:
         self.checked = time.monotonic()
         status = self.registry.product_status(self.product.id)
         if status != "running":
+            state = status if status in ("cancelled", "interrupted", "failed") else "removed"
             raise RunCancelled(
-                f"product {self.product.full_name} was {status or 'removed'} while it ran; "
+                f"product {self.product.full_name} was {state} while it ran; "
                 "its files were not kept"
             )
 
@@ -313,27 +350,19 @@ def _finish(
     files = [str(data_path), str(sidecar)]
     record = product.to_dict()
     record.update(status="done", rows=summary["rows"], summary=summary, files=files)
-    committed = False
+    committed: list[Path] = []  # only what this run put in place is taken back
     try:
         with registry.finishing(product.id) as done:
-            pending.commit()
-            committed = True
-            atomic.write_text(sidecar, json.dumps(record, indent=2, default=str) + "\n")
+            committed.append(pending.commit())
+            committed.append(
+                atomic.write_text(sidecar, json.dumps(record, indent=2, default=str) + "\n")
+            )
             return done(rows=summary["rows"], files=files, summary=summary)
     except BaseException:
         pending.discard()
-        if committed:
-            atomic.remove(data_path)
-            atomic.remove(sidecar)
+        for path in committed:
+            atomic.remove(path)
         raise
-
-
-def product_paths(plan: RunPlan, stem: str) -> tuple[Path, Path]:
-    """The product's data file (or HATS folder) and its sidecar JSON."""
-    from tsmaker.formats import writer_for
-
-    suffix = writer_for(plan.parameters.output_format).suffix
-    return plan.output_dir / f"{stem}{suffix}", plan.output_dir / f"{stem}.json"
 
 
 def software_versions() -> dict[str, str | None]:

@@ -46,6 +46,7 @@ from tsmaker.run.partition import PartitionRecipe
 from tsmaker.science.dust import DustSource, dust_source
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from tsmaker.registry import Registry
@@ -81,6 +82,8 @@ class RunPlan:
     inputs: dict[str, Any]
     """What the product records about its inputs: locations, columns, fingerprints."""
     notices: list[str] = field(default_factory=list)
+    redshift_healpix: np.ndarray | None = None
+    """Order-29 index of each spec-z (planning reuses it; dropped once it has)."""
 
 
 def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) -> RunPlan:
@@ -180,6 +183,18 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
         seed=int(parameters.seed),
         column_order=tuple(dict.fromkeys(column_order)),
     )
+    from tsmaker.formats import writer_for
+
+    writer_for(parameters.output_format).check_column_names(recipe.column_order)
+    redshift_healpix = None
+    if object_info.files is not None:
+        from tsmaker.matching.planning import healpix_meeting_catalog
+
+        redshift_healpix = healpix_meeting_catalog(
+            redshift.frame, ra_column=redshift.roles["ra"], dec_column=redshift.roles["dec"],
+            object_files=object_info.files, radius_arcsec=float(parameters.radius_arcsec),
+            redshift_source=redshift_reference.location, object_location=object_location,
+        )
     units = product_units(
         file_units=redshift.units,
         redshift_coordinates=(redshift.roles["ra"], redshift.roles["dec"]),
@@ -220,6 +235,7 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
         string_widths=string_widths,
         inputs=inputs,
         notices=notices,
+        redshift_healpix=redshift_healpix,
     )
 
 

@@ -143,5 +143,5 @@ def dust_source(name: str) -> DustSource:
         return DUST_SOURCES[name]
     except KeyError:
         raise parameter_error(
-            "dust", f"{{name}} {name!r} is not one of: {', '.join(DUST_CHOICES)}"
+            "dust", f"{{name}} {name!r} is not one of: {', '.join(DUST_CHOICES)}", choice=True
         ) from None

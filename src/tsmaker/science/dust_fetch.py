@@ -159,7 +159,7 @@ def _stream_to(
     except BaseException:
         atomic.remove(partial)
         raise
-    return atomic.PendingFile(partial, destination), digest.hexdigest()
+    return atomic.PendingFile(partial, destination, replace=True), digest.hexdigest()
 
 
 def fetch_map(

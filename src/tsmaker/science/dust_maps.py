@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tsmaker import settings
-from tsmaker.errors import DustMapError, InputError
+from tsmaker.errors import ChoiceError, DustMapError, InputError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -134,11 +134,11 @@ class DustMapLocation:
 
 
 def map_spec(name: str) -> MapSpec:
-    """The spec of map `name`, or InputError listing the valid names."""
+    """The spec of map `name`, or ChoiceError (an InputError) listing the valid names."""
     try:
         return _MAP_SPECS[name]
     except KeyError:
-        raise InputError(
+        raise ChoiceError(
             f"unknown dust map {name!r}; choose one of: {', '.join(DUST_MAP_NAMES)}"
         ) from None
 
