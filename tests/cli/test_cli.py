@@ -167,8 +167,11 @@ def cli(inputs: Inputs, tmp_path_factory: pytest.TempPathFactory) -> dict:
     mixed, _ = _mixed_specz(inputs)
     mixed_path = inputs.folder / "mixed.parquet"
     mixed.to_parquet(mixed_path, index=False)
+    # Two spec-z inside the catalog's footprint with no object within 1 arcsec (spec-z
+    # outside it are refused: tests/run/test_failure_modes.py).
     far_path = inputs.folder / "far.parquet"
-    far = inputs.specz.iloc[:2].assign(ra=[300.0, 301.0], dec=[50.0, 51.0])
+    matched = brute_force_matches(inputs.specz, inputs.objects, 1.0, 1)["specz_id"]
+    far = inputs.specz[~inputs.specz["specz_id"].isin(matched)].iloc[:2]
     far.to_parquet(far_path, index=False)
     odd_output = inputs.folder / "odd_output"
     url = f"http://127.0.0.1:{closed_port()}/x"
@@ -262,13 +265,14 @@ def test_bad_input_is_one_clear_error_line_and_nothing_is_registered(cli, inputs
         fragment.format(folder=inputs.folder, url=cli["url"], n_specz=len(inputs.specz))
         for fragment in REFUSALS[case]
     ]
-    assert_one_error_line(cli["results"][case], 1, *fragments)
+    code = 2 if case == "unknown_format" else 1  # a wrong choice is a usage error
+    assert_one_error_line(cli["results"][case], code, *fragments)
     assert products_named(cli["home"], case) == []
 
 
-def test_unknown_format_is_exit_code_1_listing_the_formats(cli):
-    # Checked by RunParameters.validate (a bad value), not by click (a usage error).
-    line = assert_one_error_line(cli["results"]["unknown_format"], 1)
+def test_unknown_format_is_a_usage_error_listing_the_formats(cli):
+    # Checked by RunParameters.validate (a ParameterChoiceError), exit code 2 as for click's.
+    line = assert_one_error_line(cli["results"]["unknown_format"], 2)
     listed = re.search(r"is not one of: (.*)$", line)
     assert listed is not None and listed[1].split(", ") == [
         "parquet", "csv", "fits", "hdf5", "hats"]

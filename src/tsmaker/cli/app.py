@@ -60,14 +60,18 @@ class SignalGate:
       a run's product is then marked interrupted and keeps no file.
     - ``holding`` (:meth:`hold`, once a run starts moving its files into place, a
       fraction of a second): a signal is noted but does not stop the run, which
-      ends done or fails on its own.
-    - ``done`` (:meth:`done`, once the product is recorded done): signals are ignored
-      until the process exits, so the success line is printed and the exit code is 0.
+      ends done (exit 0) or fails on its own.
+    - ``done`` (:meth:`done`, once the product is recorded done): a signal is ignored,
+      so the success line is printed and the exit code is 0.
+    - ``exiting`` (:meth:`exiting`, once the last line is printed): a signal ends the
+      process at once with the exit code already decided, instead of waiting for the
+      libraries' shutdown (a Dask cluster closing).
     """
 
     def __init__(self) -> None:
         self.state = "open"
         self.held: int | None = None
+        self.exit_code = 0
 
     def install(self) -> None:
         """Answer SIGINT and SIGTERM from now on (in the main thread)."""
@@ -82,6 +86,22 @@ class SignalGate:
         """The work is recorded as done: ignore signals until the process exits."""
         self.state = "done"
 
+    def exiting(self, code: int) -> None:
+        """The outcome is printed: a signal now ends the process with ``code``."""
+        self.exit_code = code
+        self.state = "exiting"
+
+    def ignore_from_now_on(self) -> None:
+        """Ignore both signals in the operating system, for the interpreter's last steps.
+
+        After its exit handlers the interpreter puts the default action back on
+        signals that had a Python handler, and a signal then would kill the process
+        with the signal's status instead of the exit code decided (the product done,
+        the success line printed, and the shell told 130). An ignored signal stays so.
+        """
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self.state == "open":
             if signum == signal.SIGINT:
@@ -89,6 +109,10 @@ class SignalGate:
             raise RunInterrupted("stopped by SIGTERM")
         if self.state == "holding":
             self.held = signum
+        elif self.state == "exiting":
+            import os
+
+            os._exit(self.exit_code)
 
 
 SIGNALS = SignalGate()
@@ -96,7 +120,10 @@ SIGNALS = SignalGate()
 
 def main() -> None:
     """Console entry point: run the app, turn domain errors into one line and an exit code."""
+    import atexit
+
     SIGNALS.install()
+    atexit.register(SIGNALS.ignore_from_now_on)  # registered first, so it runs last
     if not settings.debug_enabled():
         _silence_library_chatter()
     _exit(_run_app())
@@ -146,25 +173,34 @@ def _exit(code: int) -> None:
     """Exit with ``code``; what libraries print while the interpreter shuts down stays unseen.
 
     Our last line is written; Dask, multiprocessing and h5py may still print tracebacks
-    from their exit handlers (a cluster interrupted while starting, a worker that
-    races the scheduler's shutdown). Unless ``TSMAKER_DEBUG`` is set, stderr goes to
-    ``/dev/null`` for that shutdown.
+    from their exit handlers and finalizers (a cluster interrupted while it started, a
+    worker racing the scheduler's shutdown). Unless ``TSMAKER_DEBUG`` is set, stderr
+    goes to ``/dev/null`` once the interpreter starts its exit handlers (ours runs
+    first: the last registered).
     """
-    import os
+    import atexit
 
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except (OSError, ValueError):
             pass
+    SIGNALS.exiting(code)
     if not settings.debug_enabled():
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 2)
-            os.close(devnull)
-        except OSError:
-            pass
+        atexit.register(_quiet_stderr)
     sys.exit(code)
+
+
+def _quiet_stderr() -> None:
+    import os
+
+    try:
+        sys.stderr.flush()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def _silence_library_chatter() -> None:

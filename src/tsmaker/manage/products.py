@@ -96,7 +96,7 @@ def remove_product(
     with using_registry(registry) as opened:
         product = opened.begin_removal(reference, force=force)
         if product.status in ACTIVE_STATUSES:
-            stop_run(product)
+            stop_run(product, wait_seconds=STOP_WAIT_SECONDS)
         delete_files(product)
         opened.delete_product(product.id)
         return product
@@ -110,7 +110,7 @@ def cancel_product(reference: str | int, registry: Registry | None = None) -> Pr
     with using_registry(registry) as opened:
         before = opened.cancel_product(reference)
         if before.status == "running":
-            stop_run(before)
+            stop_run(before, wait_seconds=STOP_WAIT_SECONDS)
         return opened.get_product(before.id)
 
 
@@ -134,16 +134,23 @@ def delete_files(product: ProductRecord) -> None:
             ) from None
 
 
-def stop_run(product: ProductRecord) -> bool:
+#: How long removing or cancelling a running product waits for its process to stop.
+STOP_WAIT_SECONDS = 10.0
+
+
+def stop_run(product: ProductRecord, *, wait_seconds: float = 0.0) -> bool:
     """Send SIGTERM to the tsmaker process running ``product`` on this host; True if sent.
 
     Only a process that is a tsmaker command or job is signalled (a Python session
     that called ``make_training_set`` notices the cancellation itself, and a reused
-    process id belongs to someone else).
+    process id belongs to someone else). With ``wait_seconds``, wait that long at most
+    for the process to end; once it has, the temporary files it may have left (a run
+    killed while it cleaned up) are deleted, so nothing of the run remains.
     """
     import os
     import signal
     import socket
+    import time
 
     if not product.pid or product.host != socket.gethostname() or product.pid == os.getpid():
         return False
@@ -157,7 +164,24 @@ def stop_run(product: ProductRecord) -> bool:
         os.kill(product.pid, signal.SIGTERM)
     except (ProcessLookupError, PermissionError):
         return False
+    deadline = time.monotonic() + wait_seconds
+    while _process_running(product.pid):
+        if time.monotonic() >= deadline:
+            return True
+        time.sleep(0.05)
+    for planned in (product.summary or {}).get("planned_files", []):
+        for leftover in atomic.leftovers(Path(planned), product.pid):
+            atomic.remove(leftover)
     return True
+
+
+def _process_running(pid: int) -> bool:
+    """True while process ``pid`` runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def plot_product(

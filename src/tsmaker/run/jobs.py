@@ -95,17 +95,33 @@ def main(argv: list[str] | None = None) -> int:
         raise RunInterrupted("stopped by SIGTERM")
 
     signal.signal(signal.SIGTERM, stop)
+    product_id = int(arguments[0])
     try:
-        run_queued(int(arguments[0]))
+        run_queued(product_id)
+    except (KeyboardInterrupt, RunInterrupted) as error:
+        if _is_done(product_id):  # the signal came once the product was recorded done
+            return 0
+        if settings.debug_enabled():
+            raise
+        sys.stderr.write(f"Error: {error or 'interrupted'}\n")
+        return 130
     except TsmakerError as error:
         if settings.debug_enabled():
             raise
         sys.stderr.write(f"Error: {error}\n")
         return error.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("Error: interrupted\n")
-        return 130
     return 0
+
+
+def _is_done(product_id: int) -> bool:
+    """True when the product is recorded done (the exit code must then be 0)."""
+    from tsmaker.registry import using_registry
+
+    try:
+        with using_registry() as registry:
+            return registry.product_status(product_id) == "done"
+    except TsmakerError:
+        return False
 
 
 if __name__ == "__main__":  # pragma: no cover - run as a process

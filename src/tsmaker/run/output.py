@@ -96,13 +96,20 @@ def write_product(
             )
             for _ in range(len(groups))
         )
-        results = (item for items in executor.ordered_results(tasks) for item in items)
-        if parameters.unique == "closest":
-            unique_counts, pending = _write_unique(plan, results, data_path, statistics,
-                                                   report)
-        else:
-            unique_counts = None
-            pending = _write_stream(plan, results, data_path, statistics, report)
+        ordered = executor.ordered_results(tasks)
+        results = (item for items in ordered for item in items)
+        try:
+            if parameters.unique == "closest":
+                unique_counts, pending = _write_unique(plan, results, data_path, statistics,
+                                                       report)
+            else:
+                unique_counts = None
+                pending = _write_stream(plan, results, data_path, statistics, report)
+        finally:
+            # Stopped early (a failed write, an interrupt): shut the tasks down here, not
+            # wherever the garbage collector happens to run (a pool thread cannot join
+            # itself, and would print a traceback after our one line).
+            ordered.close()
     summary = statistics.summary(partitions)
     if unique_counts is not None:
         summary["unique"] = unique_counts

@@ -11,6 +11,7 @@ A product is marked done only after its files are complete.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -244,14 +245,16 @@ def execute_plan(
     started = time.monotonic()
     stem = safe_file_stem(parameters.name, product.id)
     claim = None
+    planned: list[Path] = []
     try:
         claim, data_path, sidecar = claim_product_files(plan, stem)
         renamed = renamed_notice(claim, stem)
         if renamed is not None:
             plan.notices.append(renamed)
             report("notice", text=renamed)
+        planned = [data_path, sidecar]
         registry.update_product_summary(
-            product.id, {"planned_files": [str(data_path), str(sidecar)]}
+            product.id, {"planned_files": [str(path) for path in planned]}
         )
         summary, pending = write_product(plan, data_path, report)
         summary["elapsed_seconds"] = round(time.monotonic() - started, 3)
@@ -266,6 +269,11 @@ def execute_plan(
         report("finishing")
         finished = _finish(registry, product, pending, sidecar, summary)
     except BaseException as error:
+        # Whatever this process left under a temporary name (a complete file that could
+        # not take its name, a scratch folder): as the next command would for a killed run.
+        for path in planned:
+            for leftover in atomic.leftovers(path, os.getpid()):
+                atomic.remove(leftover)
         replacement = _failed(registry, product, plan, error)
         if replacement is error:
             raise

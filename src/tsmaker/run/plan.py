@@ -100,7 +100,7 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
     execution = ExecutionSettings.from_mapping(parameters.execution)
     execution.validate()
     if execution.starts_local_cluster:
-        from tsmaker.run.execution import start_worker_server
+        from tsmaker.run.worker_server import start_worker_server
 
         start_worker_server()  # imports in the background while the inputs are read
     report("step", text="Checking the object catalog")
