@@ -432,6 +432,17 @@ def test_a_file_size_limit_gives_one_line_naming_the_folder(demo, home, out, out
     assert listing(out) == []
 
 
+def test_a_full_disk_under_the_registry_gives_one_line(demo, tmp_path, out):
+    with tmpfs(tmp_path / "home", "40k") as full_home:
+        result = tsmaker(*demo.run_args("t", out), home=full_home)
+    registry = full_home / "registry.sqlite"
+    assert result.code == 1
+    assert error_lines(result) == [
+        f"Error: the disk holding the registry {registry} is full (database or disk is full), "
+        "so nothing was changed; free space there, or set TSMAKER_HOME to another folder"]
+    assert listing(out) == []
+
+
 def test_a_read_only_output_folder_is_refused_before_anything_is_registered(demo, home, out):
     with read_only(out):
         result = tsmaker(*demo.run_args("t", out), home=home)
