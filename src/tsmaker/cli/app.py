@@ -58,11 +58,9 @@ class SignalGate:
     - ``open`` (at first): a signal stops the command: ``KeyboardInterrupt`` or
       :class:`tsmaker.errors.RunInterrupted`, then one ``Error:`` line and exit code 130;
       a run's product is then marked interrupted and keeps no file.
-    - ``holding`` (:meth:`hold`, once a run starts moving its files into place, a
-      fraction of a second): a signal is noted but does not stop the run, which
-      ends done (exit 0) or fails on its own.
-    - ``done`` (:meth:`done`, once the product is recorded done): a signal is ignored,
-      so the success line is printed and the exit code is 0.
+    - ``holding`` (:meth:`hold`, once a run starts moving its complete files into
+      place, a fraction of a second): a signal is ignored; the run ends done (its
+      success line, exit code 0) or fails on its own.
     - ``exiting`` (:meth:`exiting`, once the last line is printed): a signal ends the
       process at once with the exit code already decided, instead of waiting for the
       libraries' shutdown (a Dask cluster closing).
@@ -70,7 +68,6 @@ class SignalGate:
 
     def __init__(self) -> None:
         self.state = "open"
-        self.held: int | None = None
         self.exit_code = 0
 
     def install(self) -> None:
@@ -79,12 +76,8 @@ class SignalGate:
             signal.signal(signum, self._on_signal)
 
     def hold(self) -> None:
-        """From now on a signal is noted, not acted on."""
+        """From now on a signal is ignored: the product is being recorded done."""
         self.state = "holding"
-
-    def done(self) -> None:
-        """The work is recorded as done: ignore signals until the process exits."""
-        self.state = "done"
 
     def exiting(self, code: int) -> None:
         """The outcome is printed: a signal now ends the process with ``code``."""
@@ -107,9 +100,7 @@ class SignalGate:
             if signum == signal.SIGINT:
                 raise KeyboardInterrupt
             raise RunInterrupted("stopped by SIGTERM")
-        if self.state == "holding":
-            self.held = signum
-        elif self.state == "exiting":
+        if self.state == "exiting":
             import os
 
             os._exit(self.exit_code)

@@ -152,7 +152,7 @@ def run(
     reporter = ProgressReporter(quiet=quiet or json_output)
 
     def report(event: str, **info: object) -> None:
-        if event == "finishing":  # files move into place: a signal can no longer undo it
+        if event == "finishing":  # the files move into place: the product will be done
             SIGNALS.hold()
         reporter(event, **info)
 
@@ -171,7 +171,6 @@ def run(
             execution={k: v for k, v in execution.items() if v is not None},
             like=like, config=config, save_config=save_config, report=report,
         ).to_dict()
-        SIGNALS.done()  # the product is done: report it, and exit 0 whatever comes now
     finally:
         reporter.close()
     if json_output:

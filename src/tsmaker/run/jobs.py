@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if settings.debug_enabled():
             raise
-        sys.stderr.write(f"Error: {error or 'interrupted'}\n")
+        sys.stderr.write(f"Error: {str(error) or 'interrupted'}\n")
         return 130
     except TsmakerError as error:
         if settings.debug_enabled():

@@ -266,8 +266,7 @@ def execute_plan(
             plan.notices.append(notice)
             report("notice", text=notice)
         summary["notices"] = plan.notices
-        report("finishing")
-        finished = _finish(registry, product, pending, sidecar, summary)
+        finished = _finish(registry, product, pending, sidecar, summary, report)
     except BaseException as error:
         # Whatever this process left under a temporary name (a complete file that could
         # not take its name, a scratch folder): as the next command would for a killed run.
@@ -346,13 +345,13 @@ class CancellationWatch:
 
 def _finish(
     registry: Registry, product: ProductRecord, pending: atomic.PendingFile, sidecar: Path,
-    summary: dict[str, Any],
+    summary: dict[str, Any], report: Reporter = silent,
 ) -> ProductRecord:
     """Move the files into place and mark the product done, as one step.
 
     The registry is held meanwhile (:meth:`tsmaker.registry.Registry.finishing`): a
     product cancelled or removed while it ran keeps no file under a final name, and a
-    failure here takes back what was moved.
+    failure here takes back what was moved. The ``finishing`` event is reported first.
     """
     data_path = pending.final_path
     files = [str(data_path), str(sidecar)]
@@ -360,6 +359,7 @@ def _finish(
     record.update(status="done", rows=summary["rows"], summary=summary, files=files)
     committed: list[Path] = []  # only what this run put in place is taken back
     try:
+        report("finishing")  # outside the transaction: a reporter may use the registry
         with registry.finishing(product.id) as done:
             committed.append(pending.commit())
             committed.append(

@@ -53,8 +53,9 @@ if TYPE_CHECKING:
 
 Reporter = Callable[..., None]
 """``report(event, **info)``: events ``step`` (text), ``notice`` (text), ``partitions``
-(total), ``advance`` (rows, partitions: how many partitions those rows finish) and
-``done`` (summary). The front ends render them."""
+(total), ``advance`` (rows, partitions: how many partitions those rows finish),
+``finishing`` (the complete files start moving into place: from now on the product
+ends done unless that fails) and ``done`` (summary). The front ends render them."""
 
 
 def silent(event: str, **info: Any) -> None:
