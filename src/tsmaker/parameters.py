@@ -195,6 +195,12 @@ class RunParameters:
                 "split_fraction", f"{{name}} {split} must be between 0 and 1 (exclusive), "
                 "e.g. {set}0.8"
             )
+        for band, coefficient in (self.extinction_coeffs or {}).items():
+            if not (_is_number(coefficient) and math.isfinite(coefficient)):
+                raise parameter_error(
+                    "extinction_coeffs", f"{{name}}: R_{band} = {coefficient!r} must be a "
+                    "finite number, e.g. {set}u=4.81,g=3.64"
+                )
         if not (_is_number(self.zero_point) and math.isfinite(self.zero_point)):
             raise parameter_error(
                 "zero_point", f"{{name}} {self.zero_point} must be a finite number"

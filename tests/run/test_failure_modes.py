@@ -698,6 +698,30 @@ def test_nan_is_refused_wherever_a_number_is_taken(demo, home, out, flag, value)
     assert products(home) == []
 
 
+@pytest.mark.parametrize(("line", "message"), [
+    ("radius = nan", "--radius nan must be a number greater than 0 (arcsec); use e.g. "
+     "--radius 1.0"),
+    ("z-max = nan", "--z-max nan must be a finite number"),
+    ("extinction-coeffs = { u = nan }", "--extinction-coeffs: R_u = nan must be a finite "
+     "number, e.g. --extinction-coeffs u=4.81,g=3.64"),
+])
+def test_nan_in_a_config_file_is_refused(demo, home, out, tmp_path, line, message):
+    config = tmp_path / "run.toml"
+    config.write_text(f"[run]\n{line}\n")
+    result = tsmaker(*demo.run_args("t", out, "--config", str(config)), home=home)
+    assert result.code == 1
+    assert error_lines(result) == [f"Error: {message}"]
+    assert products(home) == []
+
+
+def test_catalog_names_with_control_characters_are_refused(demo, home):
+    result = tsmaker("catalogs", "add-redshift", "two\nlines", str(demo.specz), home=home)
+    assert result.code == 1
+    assert error_lines(result) == [
+        "Error: invalid catalog name 'two\\nlines': it holds control characters (tab, "
+        "newline...); use a name of printable characters"]
+
+
 @pytest.mark.parametrize("name", ["two\nlines", "with\ttab", "bell\x07"])
 def test_names_with_control_characters_are_refused(demo, home, out, name):
     result = tsmaker(*demo.run_args(name, out), home=home)

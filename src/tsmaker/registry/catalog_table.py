@@ -71,6 +71,11 @@ class CatalogTable(SharedSQLiteFile):
                 f"invalid catalog name {name!r}: use a non-empty name that is not only "
                 "digits (numbers refer to catalog ids)"
             )
+        if any(ord(character) < 32 or ord(character) == 127 for character in name):
+            raise InputError(
+                f"invalid catalog name {name!r}: it holds control characters (tab, "
+                "newline...); use a name of printable characters"
+            )
         values = {
             "kind": kind,
             "name": name,
