@@ -120,3 +120,44 @@ def test_python_api_takes_like_and_config_and_saves_only_valid_parameters(tmp_pa
     assert from_file.parameters["radius_arcsec"] == 2.0
     assert from_file.parameters["n_neighbors"] == 1
     assert Path(from_file.files[0]).parent == home_products
+
+
+def test_problems_lists_every_bad_value_and_validate_raises_the_first():
+    wrong = RunParameters(**{**REQUIRED, "name": " "}, radius_arcsec=-1.0, n_neighbors=1.5,
+                          dust="dusty", split_fraction=1.0, z_min=2.0, z_max=1.0)
+    problems = wrong.problems()
+    assert [error.parameter for error in problems] == [
+        "name", "radius_arcsec", "n_neighbors", "dust", "split_fraction", "z_min"]
+    assert [error.message("cli") for error in problems][3:] == [
+        "--dust 'dusty' is not one of: none, catalog, sfd, csfd, planck, planck-gnilc",
+        "--split 1.0 must be between 0 and 1 (exclusive), e.g. --split 0.8",
+        "--z-min 2.0 is larger than --z-max 1.0",
+    ]
+    with pytest.raises(ParameterError) as raised:
+        wrong.validate()
+    assert raised.value is not None and raised.value.parameter == "name"
+    assert RunParameters(**REQUIRED).problems() == []
+    # A bound that is no number is its own problem, not also an inverted range.
+    assert [e.parameter for e in RunParameters(**REQUIRED, z_min=math.nan, z_max=0).problems()
+            ] == ["z_min"]
+
+
+def test_text_from_a_form_becomes_values_with_the_command_lines_words():
+    from tsmaker.parameters import parse_text
+
+    assert parse_text("radius_arcsec", "2") == 2.0
+    assert parse_text("seed", " 7 ") == 7
+    assert parse_text("keep_sentinels", "on") is True
+    assert parse_text("extinction_coeffs", "u=4.8, g=3.6") == {"u": 4.8, "g": 3.6}
+    assert parse_text("where", " z > 1 ") == "z > 1"
+    assert parse_text("z_min", "") is None and parse_text("name", "  ") == ""
+    for parameter, text, message in [
+        ("radius_arcsec", "one", "--radius 'one' is not a number; use e.g. --radius 1.0"),
+        ("n_neighbors", "2.5", "--neighbors '2.5' is not a whole number; use e.g. --neighbors 1"),
+        ("magnitudes", "maybe", "--mag 'maybe' is not one of: yes, no"),
+        ("extinction_coeffs", "u4.8", "--extinction-coeffs: cannot read 'u4.8'; write "
+         "band=value pairs, e.g. --extinction-coeffs u=4.81,g=3.64,r=2.70"),
+    ]:
+        with pytest.raises(ParameterError) as raised:
+            parse_text(parameter, text)
+        assert (raised.value.parameter, raised.value.message("cli")) == (parameter, message)

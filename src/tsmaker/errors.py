@@ -20,6 +20,11 @@ class TsmakerError(Exception):
     """Base class of every error tsmaker raises on purpose."""
 
     exit_code = 1
+    parameter: str | None = None
+    """The parameter the error is about, when known: a
+    :class:`tsmaker.parameters.RunParameters` field, or an argument of the call that
+    raised it (``name``, ``location`` of a catalog). A front end shows the message
+    beside that field. A check that knows it sets it (:func:`tsmaker.run.checks.about`)."""
 
 
 class InputError(TsmakerError):

@@ -13,7 +13,7 @@ keys, with dashes or underscores: ``redshift``, ``object``, ``radius``, ``neighb
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,12 @@ FLAG_TO_FIELD: dict[str, str] = {
     "id": "id_column",
 }
 FIELD_TO_FLAG: dict[str, str] = {value: key for key, value in FLAG_TO_FIELD.items()}
+
+FLOAT_PARAMETERS: tuple[str, ...] = (
+    "zero_point", "radius_arcsec", "split_fraction", "z_min", "z_max",
+)
+INTEGER_PARAMETERS: tuple[str, ...] = ("n_neighbors", "seed")
+BOOLEAN_PARAMETERS: tuple[str, ...] = ("magnitudes", "keep_sentinels")
 
 
 def flag_of(parameter: str) -> str:
@@ -158,59 +164,89 @@ class RunParameters:
         Raises
         ------
         ParameterError
-            Naming the parameter at fault.
+            Naming the parameter at fault (the first of :meth:`problems`).
         """
+        problems = self.problems()
+        if problems:
+            raise problems[0]
+
+    def problems(self) -> list[ParameterError]:
+        """Every parameter with a value it cannot take, one error each, in field order.
+
+        A form shows each beside its field; :meth:`validate` raises the first.
+
+        Examples
+        --------
+        >>> wrong = RunParameters("t", "s.csv", "demo", radius_arcsec=0, n_neighbors=0)
+        >>> [error.parameter for error in wrong.problems()]
+        ['radius_arcsec', 'n_neighbors']
+        """
+        return [error for error in self._checks() if error is not None]
+
+    def _checks(self) -> Iterator[ParameterError | None]:
+        for catalog, example in (("redshift_catalog", "demo-specz"), ("object_catalog", "dp1")):
+            reference = getattr(self, catalog)
+            if not isinstance(reference, str) or not reference.strip():
+                yield parameter_error(
+                    catalog, "{name} is empty; give a registered catalog's name or a path, "
+                    f"e.g. {{set}}{example}"
+                )
         if not self.name or not self.name.strip():
-            raise parameter_error(
+            yield parameter_error(
                 "name", "{name} is empty; give the product a name, e.g. {set}dp1_train"
             )
-        if any(ord(character) < 32 or ord(character) == 127 for character in self.name):
-            raise parameter_error(
+        elif any(ord(character) < 32 or ord(character) == 127 for character in self.name):
+            yield parameter_error(
                 "name", f"{{name}} {self.name!r} holds control characters (tab, newline...); "
                 "give a name of printable characters"
             )
         radius = self.radius_arcsec
         if not (_is_number(radius) and math.isfinite(radius) and radius > 0):
-            raise parameter_error(
+            yield parameter_error(
                 "radius_arcsec", f"{{name}} {radius} must be a number greater than 0 (arcsec); "
                 "use e.g. {set}1.0"
             )
         neighbors = self.n_neighbors
         if not _is_number(neighbors) or int(neighbors) != neighbors or neighbors < 1:
-            raise parameter_error(
+            yield parameter_error(
                 "n_neighbors", f"{{name}} {neighbors} must be a whole number >= 1"
             )
-        self._check_choice("output_format", OUTPUT_FORMATS)
-        self._check_choice("dust", DUST_CHOICES)
-        self._check_choice("unique", UNIQUE_CHOICES)
-        self._check_choice("z_flag_better", FLAG_ORDER_CHOICES)
-        self._check_choice("coord_unit", COORD_UNITS)
+        yield self._check_choice("output_format", OUTPUT_FORMATS)
+        yield self._check_choice("dust", DUST_CHOICES)
+        yield self._check_choice("unique", UNIQUE_CHOICES)
+        yield self._check_choice("z_flag_better", FLAG_ORDER_CHOICES)
+        yield self._check_choice("coord_unit", COORD_UNITS)
         split = self.split_fraction
         if split is not None and not (_is_number(split) and 0.0 < split < 1.0):
-            raise parameter_error(
+            yield parameter_error(
                 "split_fraction", f"{{name}} {split} must be between 0 and 1 (exclusive), "
                 "e.g. {set}0.8"
             )
         if not (_is_number(self.zero_point) and math.isfinite(self.zero_point)):
-            raise parameter_error(
+            yield parameter_error(
                 "zero_point", f"{{name}} {self.zero_point} must be a finite number"
             )
+        bounds_ok = True
         for bound in ("z_min", "z_max"):
             value = getattr(self, bound)
             if value is not None and not (_is_number(value) and math.isfinite(value)):
-                raise parameter_error(bound, f"{{name}} {value} must be a finite number")
-        if self.z_min is not None and self.z_max is not None and self.z_min > self.z_max:
-            raise ParameterError("z_min", {
+                bounds_ok = False
+                yield parameter_error(bound, f"{{name}} {value} must be a finite number")
+        if bounds_ok and self.z_min is not None and self.z_max is not None and (
+            self.z_min > self.z_max
+        ):
+            yield ParameterError("z_min", {
                 "python": f"z_min {self.z_min} is larger than z_max {self.z_max}",
                 "cli": f"--z-min {self.z_min} is larger than --z-max {self.z_max}",
             })
 
-    def _check_choice(self, parameter: str, choices: tuple[str, ...]) -> None:
+    def _check_choice(self, parameter: str, choices: tuple[str, ...]) -> ParameterError | None:
         value = getattr(self, parameter)
         if value not in choices:
-            raise parameter_error(
+            return parameter_error(
                 parameter, f"{{name}} {value!r} is not one of: {', '.join(choices)}"
             )
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form."""
@@ -303,6 +339,57 @@ def _field_name(key: str) -> str:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def parse_text(parameter: str, text: str) -> Any:
+    """A run parameter's value from text, as a web form or a query string gives it.
+
+    Numbers, whole numbers and yes/no values are converted by the parameter's type,
+    extinction coefficients as ``u=4.81,g=3.64``; blank text is None (not given), except
+    for the name and the catalogs, which stay "" so that :meth:`RunParameters.problems`
+    says they are empty.
+
+    Raises
+    ------
+    ParameterError
+        Text that is not a value of the parameter's type.
+
+    Examples
+    --------
+    >>> parse_text("radius_arcsec", " 2.5 "), parse_text("seed", ""), parse_text("magnitudes", "no")
+    (2.5, None, False)
+    >>> parse_text("n_neighbors", "2.5")
+    Traceback (most recent call last):
+    ...
+    tsmaker.errors.ParameterError: n_neighbors '2.5' is not a whole number; use e.g. n_neighbors=1
+    """
+    text = text.strip()
+    if not text:
+        return "" if parameter in REQUIRED_FIELDS else None
+    if parameter in FLOAT_PARAMETERS:
+        try:
+            return float(text)
+        except ValueError:
+            raise parameter_error(
+                parameter, f"{{name}} {text!r} is not a number; use e.g. {{set}}1.0"
+            ) from None
+    if parameter in INTEGER_PARAMETERS:
+        try:
+            return int(text)
+        except ValueError:
+            raise parameter_error(
+                parameter, f"{{name}} {text!r} is not a whole number; use e.g. {{set}}1"
+            ) from None
+    if parameter in BOOLEAN_PARAMETERS:
+        answer = text.lower()
+        if answer in ("1", "true", "yes", "on"):
+            return True
+        if answer in ("0", "false", "no", "off"):
+            return False
+        raise parameter_error(parameter, f"{{name}} {text!r} is not one of: yes, no")
+    if parameter == "extinction_coeffs":
+        return parse_extinction_coeffs(text)
+    return text
 
 
 def parse_extinction_coeffs(text: str) -> dict[str, float]:
