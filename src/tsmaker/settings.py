@@ -21,6 +21,9 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     ENV_TOKEN: "the token `tsmaker serve` asks every page and API call for (like --token)",
 }
 
+SERVER_DIRNAME = "server"
+"""Folder in the home of what `tsmaker serve` keeps: uploaded catalogs, job logs, plots."""
+
 
 def home_dir() -> Path:
     """The tsmaker home folder: ``$TSMAKER_HOME`` or the platform's user data folder."""
@@ -50,10 +53,6 @@ def demo_dir() -> Path:
 def default_dustmaps_dir() -> Path:
     """Folder where ``tsmaker dust fetch`` puts maps by default."""
     return home_dir() / "dustmaps"
-
-
-SERVER_DIRNAME = "server"
-"""Folder in the home of what `tsmaker serve` keeps: uploaded catalogs, job logs, plots."""
 
 
 def debug_enabled() -> bool:

@@ -13,7 +13,6 @@ from tsmaker import atomic
 from tsmaker.columns import SPECZ_ROW_COLUMN, file_column
 from tsmaker.errors import InputError, ProductError
 from tsmaker.registry import using_registry
-from tsmaker.registry.records import ACTIVE_STATUSES
 from tsmaker.run.reaping import reap_interrupted_products
 
 if TYPE_CHECKING:
@@ -95,7 +94,7 @@ def remove_product(
     """
     with using_registry(registry) as opened:
         product = opened.begin_removal(reference, force=force)
-        if product.status in ACTIVE_STATUSES:
+        if product.status == "running":  # a queued product's pid is the server that queued it
             stop_run(product)
         delete_files(product)
         opened.delete_product(product.id)
