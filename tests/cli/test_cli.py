@@ -544,7 +544,7 @@ try:
 except SystemExit as stop:
     code = stop.code
 heavy = sorted(m for m in ("lsdb", "pandas", "hats", "dask", "pyarrow", "fastapi", "starlette",
-                           "uvicorn", "jinja2", "pydantic") if m in sys.modules)
+                           "uvicorn", "jinja2") if m in sys.modules)
 sys.stderr.write(f"PROBE {code} {','.join(heavy) or '-'}\\n")
 """
 

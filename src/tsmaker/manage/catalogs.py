@@ -9,11 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tsmaker.errors import CatalogError, InputError
+from tsmaker.errors import CatalogError, InputError, about
 from tsmaker.inputs.builtin import BUILTIN_CATALOGS, provide, registration_hint
 from tsmaker.inputs.profiles import PROFILES, ObjectProfile, get_profile
 from tsmaker.registry import using_registry
-from tsmaker.run.checks import about
 
 if TYPE_CHECKING:
     from tsmaker.registry import CatalogRecord, Registry

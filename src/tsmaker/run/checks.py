@@ -3,21 +3,19 @@
 :func:`tsmaker.run.plan.plan_run` runs them on its way to reading the redshift catalog,
 and :func:`tsmaker.run.preflight.preflight_run` runs them for a form or an API call
 that wants to know whether a run can start, without reading any rows. Each error says
-which run parameter it is about (:func:`about`), so that a form shows it beside the
-field.
+which run parameter it is about (:func:`tsmaker.errors.about`), so that a form shows it
+beside the field.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tsmaker import settings
 from tsmaker.columns import EBV_COLUMN, flux_columns
-from tsmaker.errors import CatalogError, TsmakerError
+from tsmaker.errors import CatalogError, about
 from tsmaker.inputs.object_catalog import ObjectCatalogInfo, read_object_catalog_info
 from tsmaker.inputs.profiles import (
     ObjectProfile,
@@ -32,20 +30,6 @@ from tsmaker.science.dust import DustSource, dust_source
 
 if TYPE_CHECKING:
     from tsmaker.registry import Registry
-
-
-@contextmanager
-def about(parameter: str) -> Iterator[None]:
-    """Mark the errors of a block as being about a run parameter (see TsmakerError.parameter).
-
-    An error that already names its parameter (a :class:`ParameterError`) keeps it.
-    """
-    try:
-        yield
-    except TsmakerError as error:
-        if error.parameter is None:
-            error.parameter = parameter
-        raise
 
 
 @dataclass
@@ -73,7 +57,7 @@ def check_object_catalog(
     The radius against the margin, the flux type against the schema, the dust source
     (the catalog's ``ebv`` column, or a map's files), the extinction coefficients and
     the id column ``--unique closest`` needs. Each error names the parameter it is
-    about (:func:`about`).
+    about (:func:`tsmaker.errors.about`).
 
     Raises
     ------
@@ -87,7 +71,6 @@ def check_object_catalog(
         location = reference.location
         profile = get_profile(reference.profile)
         info = read_object_catalog_info(location)
-    with about("object_catalog"):
         check_margin(parameters.radius_arcsec, info.margin_threshold_arcsec, location)
     with about("dust"):
         source = dust_source(parameters.dust)
@@ -109,12 +92,11 @@ def check_object_catalog(
             )
     id_column = guess_id_column(info.columns, profile)
     if parameters.unique == "closest" and id_column is None:
-        error = CatalogError(
-            f"--unique closest needs an object id column, and {location!r} has none "
-            "of objectId/object_id/id; use --unique none"
-        )
-        error.parameter = "unique"
-        raise error
+        with about("unique"):
+            raise CatalogError(
+                f"--unique closest needs an object id column, and {location!r} has none "
+                "of objectId/object_id/id; use --unique none"
+            )
     with about("object_catalog"):
         columns = columns_to_read(info, profile, id_column, flux_type, bands, source)
     return ObjectSide(info, profile, source, flux_type, bands, coefficients, id_column, columns)

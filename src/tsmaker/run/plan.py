@@ -23,12 +23,13 @@ from tsmaker.columns import (
     product_units,
     reserved_redshift_renames,
 )
+from tsmaker.errors import about
 from tsmaker.inputs.object_catalog import ObjectCatalogInfo
 from tsmaker.inputs.profiles import ObjectProfile
 from tsmaker.inputs.redshift import RedshiftCatalog
 from tsmaker.inputs.resolve import file_fingerprint, resolve_redshift_catalog
 from tsmaker.parameters import RunParameters
-from tsmaker.run.checks import about, check_object_catalog, check_output_dir, column_overrides
+from tsmaker.run.checks import check_object_catalog, check_output_dir, column_overrides
 from tsmaker.run.execution import ExecutionSettings
 from tsmaker.run.partition import PartitionRecipe
 

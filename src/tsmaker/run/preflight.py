@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tsmaker.errors import TsmakerError
+from tsmaker.errors import TsmakerError, about
 from tsmaker.parameters import RunParameters
-from tsmaker.run.checks import about, check_object_catalog, check_output_dir, column_overrides
+from tsmaker.run.checks import check_object_catalog, check_output_dir, column_overrides
 
 if TYPE_CHECKING:
     from tsmaker.registry import Registry

@@ -128,15 +128,7 @@ def submit_run(body: RunRequest, registry: RegistryDependency,  # type: ignore[v
     A run that cannot start answers 422 with every problem by parameter, and nothing
     is registered. Poll ``GET /api/products/{id}`` for its status and progress.
     """
-    given = body.model_dump(exclude_none=True)  # type: ignore[attr-defined]
-    like = given.pop("like", None)
-    stored = None
-    if like is not None:
-        earlier = registry.find_product(like)
-        if earlier is None:
-            raise HTTPException(422, f"like {like!r}: no such product; see GET /api/products")
-        stored = earlier.parameters
-    parameters = RunParameters.from_sources(given, like=stored)
+    parameters = run_parameters(body, registry)
     try:
         product = actions.submit_checked(parameters, registry, jobs)
     except actions.RunRefused as refused:
@@ -154,16 +146,26 @@ def check_run(body: RunRequest, registry: RegistryDependency  # type: ignore[val
     """Check a run without submitting it: its problems by parameter, or what it would use."""
     from tsmaker.run.preflight import preflight_run
 
-    given = body.model_dump(exclude_none=True)  # type: ignore[attr-defined]
-    like = given.pop("like", None)
-    stored = registry.get_product(like).parameters if like is not None else None
-    found = preflight_run(RunParameters.from_sources(given, like=stored), registry)
+    found = preflight_run(run_parameters(body, registry), registry)
     problems = {name or "run": message_for(error, "python")
                 for name, error in found.problems.items()}
     return JSONResponse({"ok": found.ok, "problems": problems, "notices": found.notices,
                          "flux_type": found.flux_type, "bands": list(found.bands),
                          "redshift_columns": found.redshift_columns},
                         status_code=200 if found.ok else 422)
+
+
+def run_parameters(body: Any, registry: RegistryDependency) -> RunParameters:
+    """The run a request body asks for: its keywords over those of product ``like``."""
+    given = body.model_dump(exclude_none=True)
+    like = given.pop("like", None)
+    stored = None
+    if like is not None:
+        earlier = registry.find_product(like)
+        if earlier is None:
+            raise HTTPException(422, f"like {like!r}: no such product; see GET /api/products")
+        stored = earlier.parameters
+    return RunParameters.from_sources(given, like=stored)
 
 
 # ------------------------------------------------------------------ products

@@ -48,7 +48,7 @@ def defaults() -> dict[str, Any]:
     return {
         field.name: None if field.default is MISSING else field.default
         for field in fields(RunParameters)
-        if field.default_factory is MISSING  # type: ignore[misc]
+        if field.default_factory is MISSING
     }
 
 
