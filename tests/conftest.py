@@ -45,3 +45,11 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.getbasetemp() / "session_demo"
     ensure_demo_data(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def big_specz(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Millions of spec-z around the demo's: runs slow enough to be stopped while they run."""
+    from web_helpers import write_big_specz
+
+    return write_big_specz(demo_dir, tmp_path_factory.getbasetemp() / "big_specz.parquet")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -18,6 +19,9 @@ import pandas as pd
 import pytest
 
 START_TIMEOUT_SECONDS = 60
+#: Spec-z of the runs the tests stop while they run: ~10 s of matching against the demo
+#: with a 5 arcsec radius and 5 neighbours, several progress updates.
+BIG_SPECZ_ROWS = 2_000_000
 RUN_TIMEOUT_SECONDS = 180
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -30,6 +34,12 @@ CHROME_FLAGS = (
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
     "--window-size=1280,1000",
 )
+
+
+def field_error(page: str, field: str) -> str | None:
+    """The message a page shows beside a form field (``id="FIELD-error"``), if any."""
+    found = re.search(rf'id="{field}-error"[^>]*>(.*?)</', page, flags=re.DOTALL)
+    return html.unescape(found[1]).strip() if found else None
 
 
 def server_environment(home: Path) -> dict[str, str]:
@@ -130,7 +140,7 @@ def copy_demo(demo_dir: Path, home: Path) -> Path:
     return home
 
 
-def write_big_specz(demo_dir: Path, path: Path, rows: int) -> Path:
+def write_big_specz(demo_dir: Path, path: Path, rows: int = BIG_SPECZ_ROWS) -> Path:
     """Many spec-z scattered 2 arcsec around the demo's: a run slow enough to stop."""
     specz = pd.read_parquet(demo_dir / "demo_specz.parquet")
     rng = np.random.default_rng(5)

@@ -23,7 +23,6 @@ from web_helpers import (
     start_server,
     wait_for_status,
     wait_gone,
-    write_big_specz,
 )
 
 pytestmark = pytest.mark.slow  # a server and its runs' processes
@@ -34,9 +33,7 @@ DEMO_RUN = {"redshift_catalog": "demo-specz", "object_catalog": "demo", "n_neigh
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory, demo_dir):
-    home = copy_demo(demo_dir, tmp_path_factory.mktemp("web_api") / "home")
-    write_big_specz(demo_dir, home / "big_specz.parquet", 1_000_000)
-    return home
+    return copy_demo(demo_dir, tmp_path_factory.mktemp("web_api") / "home")
 
 
 @pytest.fixture(scope="module")
@@ -128,9 +125,10 @@ def test_five_runs_at_once_take_turns_two_by_two_and_all_finish(server, home):
         pd.testing.assert_frame_equal(frame, frames[0])
 
 
-def test_a_running_and_a_queued_run_are_cancelled_and_a_running_one_deleted(server, home):
+def test_a_running_and_a_queued_run_are_cancelled_and_a_running_one_deleted(server, home,
+                                                                           big_specz):
     before = products_files(home)
-    big = {"redshift_catalog": str(home / "big_specz.parquet"), "object_catalog": "demo",
+    big = {"redshift_catalog": str(big_specz), "object_catalog": "demo",
            "radius_arcsec": 5.0, "n_neighbors": 5}
     with server.client() as client:
         first = client.post("/api/runs", json={"name": "big_a", **big}).json()

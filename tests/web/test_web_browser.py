@@ -26,7 +26,6 @@ from web_helpers import (
     server_environment,
     start_server,
     wait_for_status,
-    write_big_specz,
 )
 
 from tsmaker.registry import Registry
@@ -39,7 +38,6 @@ TWODF = SAMPLES / "2dflens_final_release_random_sample.parquet"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, demo_dir):
     home = copy_demo(demo_dir, tmp_path_factory.mktemp("web_browser") / "home")
-    write_big_specz(demo_dir, home / "big_specz.parquet", 1_000_000)
     with Registry(home / "registry.sqlite") as registry:
         registry.add_catalog(kind="object", name="dp1", location=str(DP1_COLLECTION),
                              profile="dp1")
@@ -131,13 +129,15 @@ def test_the_form_makes_a_training_set_to_download(server, browser, tmp_path):
         dp1_types = list(flux_types("dp1", registry))
     browser.get(server.url + "/runs/new")
     assert browser.title == "New training set · tsmaker"
-    assert options_of(browser, "flux_type") == ["", "cModel", "gaap1p0", "psf"]
-    choose(browser, "object_catalog", "dp1")
-    wait(browser, lambda d: by_id(d, "flux_type").get_attribute("data-loaded-for") == "dp1")
+    # The registered release is chosen first, its flux types offered (from the server).
+    assert by_id(browser, "object_catalog").get_attribute("value") == "dp1"
     assert options_of(browser, "flux_type") == ["", *dp1_types] and len(dp1_types) > 20
-    choose(browser, "object_catalog", "demo")
-    wait(browser, lambda d: by_id(d, "flux_type").get_attribute("data-loaded-for") == "demo")
-    assert options_of(browser, "flux_type") == ["", "cModel", "gaap1p0", "psf"]
+    for catalog, offered in (("demo", ["cModel", "gaap1p0", "psf"]), ("dp1", dp1_types),
+                             ("demo", ["cModel", "gaap1p0", "psf"])):
+        choose(browser, "object_catalog", catalog)
+        wait(browser, lambda d, c=catalog: by_id(d, "flux_type").get_attribute(
+            "data-loaded-for") == c)
+        assert options_of(browser, "flux_type") == ["", *offered]
     type_into(browser, "name", "browser_demo")
     type_into(browser, "description", "made in a browser")
     choose(browser, "flux_type", "gaap1p0")
@@ -184,12 +184,13 @@ def test_the_form_makes_a_training_set_to_download(server, browser, tmp_path):
     screenshot(browser, tmp_path, "products")
 
 
-def test_the_products_list_follows_a_running_product_live(server, browser, tmp_path):
+def test_the_products_list_follows_a_running_product_live(server, browser, tmp_path,
+                                                          big_specz):
     import re
 
     with server.client() as client:
         big = client.post("/api/runs", json={
-            "name": "big", "redshift_catalog": str(server.home / "big_specz.parquet"),
+            "name": "big", "redshift_catalog": str(big_specz),
             "object_catalog": "demo", "radius_arcsec": 5.0, "n_neighbors": 5}).json()
         wait_for_status(client, big["id"], ("running",))
     browser.get(server.url + "/products")
@@ -204,9 +205,10 @@ def test_the_products_list_follows_a_running_product_live(server, browser, tmp_p
     screenshot(browser, tmp_path, "products-running")
     wait(browser, lambda d: (partitions_done(d) or 0) > first)  # updated in place
     with server.client() as client:
-        assert client.post(f"/api/products/{big['id']}/cancel").status_code == 200
+        client.post(f"/api/products/{big['id']}/cancel")  # 409 if it just finished
+        final = wait_for_status(client, big["id"], ("cancelled", "done"))["status"]
     status = f"#product-{big['id']} [data-field=status]"
-    wait(browser, lambda d: d.find_element("css selector", status).text == "cancelled")
+    wait(browser, lambda d: d.find_element("css selector", status).text == final)
     assert browser.execute_script("return window.notReloaded") is True
 
 

@@ -5,7 +5,6 @@ the registry is reaped and the job manager started; no run is submitted here), o
 real DP1 Object metadata and a real 2dFLenS sample.
 """
 
-import html
 import re
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import sys
 import pytest
 from conftest import DP1_COLLECTION, SAMPLES
 from starlette.testclient import TestClient
+from web_helpers import field_error
 
 from tsmaker.web.app import create_app
 from tsmaker.web.config import ServerConfig
@@ -35,11 +35,6 @@ def client(catalogs, tsmaker_home):
     with TestClient(create_app(config), base_url="http://127.0.0.1:8000",
                     follow_redirects=False) as client:
         yield client
-
-
-def field_error(page: str, field: str) -> str | None:
-    found = re.search(rf'id="{field}-error"[^>]*>(.*?)</', page, flags=re.DOTALL)
-    return html.unescape(found[1]).strip() if found else None
 
 
 def form(**changes) -> dict[str, str]:
@@ -237,6 +232,7 @@ def test_with_a_token_every_page_and_call_asks_for_it(catalogs, tsmaker_home):
         assert client.get("/catalogs").status_code == 200
 
 
+@pytest.mark.slow  # starts the command line twice
 def test_a_server_reachable_from_elsewhere_will_not_start_without_a_token(tsmaker_home):
     started = subprocess.run([sys.executable, "-m", "tsmaker", "serve", "--host", "0.0.0.0",
                               "--port", "0"], capture_output=True, text=True, timeout=120)

@@ -18,7 +18,6 @@ from web_helpers import (
     start_server,
     wait_for_status,
     wait_gone,
-    write_big_specz,
 )
 
 from tsmaker.registry import Registry
@@ -31,16 +30,14 @@ BIG = {"object_catalog": "demo", "radius_arcsec": 5.0, "n_neighbors": 5}
 
 @pytest.fixture
 def home(tmp_path, demo_dir):
-    home = copy_demo(demo_dir, tmp_path / "home")
-    write_big_specz(demo_dir, home / "big_specz.parquet", 1_000_000)
-    return home
+    return copy_demo(demo_dir, tmp_path / "home")
 
 
-def start_two_runs(server):
+def start_two_runs(server, big_specz):
     """A big run running and a demo run queued behind it; their records."""
     with server.client() as client:
         running = client.post("/api/runs", json={
-            "name": "big", "redshift_catalog": str(server.home / "big_specz.parquet"), **BIG,
+            "name": "big", "redshift_catalog": str(big_specz), **BIG,
         }).json()
         queued = client.post("/api/runs", json={
             "name": "small", "redshift_catalog": "demo-specz", "object_catalog": "demo",
@@ -66,9 +63,9 @@ def leftovers(home):
     return sorted(path.name for path in folder.iterdir()) if folder.exists() else []
 
 
-def test_sigterm_stops_the_server_and_its_runs_cleanly(home):
+def test_sigterm_stops_the_server_and_its_runs_cleanly(home, big_specz):
     server = start_server(home)
-    running, queued = start_two_runs(server)
+    running, queued = start_two_runs(server, big_specz)
     deadline = time.monotonic() + 120
     while not re.fullmatch(r"\d+/28 partitions", progress := listed_progress(home, running["id"])):
         assert time.monotonic() < deadline, progress  # the CLI shows a server run's progress
@@ -99,9 +96,9 @@ def test_sigterm_stops_the_server_and_its_runs_cleanly(home):
     assert leftovers(home) == []
 
 
-def test_a_killed_server_leaves_no_product_running_after_the_next_start(home):
+def test_a_killed_server_leaves_no_product_running_after_the_next_start(home, big_specz):
     server = start_server(home)
-    running, queued = start_two_runs(server)
+    running, queued = start_two_runs(server, big_specz)
     server.stop(signal.SIGKILL)
     wait_gone(running["pid"])  # its run stops with it (parent-death signal)
 

@@ -99,6 +99,19 @@ def form_text(values: Mapping[str, Any]) -> dict[str, str]:
     return shown
 
 
+def default_catalogs(registry: Registry) -> dict[str, str]:
+    """The catalogs a new form starts with: the first registered of each kind, the demo's
+    when only the demo's are (the demo is generated on its first use)."""
+    from tsmaker.demo.builtin import DEMO_OBJECT_NAME, DEMO_REDSHIFT_NAME
+
+    chosen = {}
+    for field, kind, demo in (("object_catalog", "object", DEMO_OBJECT_NAME),
+                              ("redshift_catalog", "redshift", DEMO_REDSHIFT_NAME)):
+        names = [record.name for record in registry.list_catalogs(kind=kind)]
+        chosen[field] = next((name for name in names if name != demo), demo)
+    return chosen
+
+
 @dataclass
 class FormOptions:
     """What the form offers: catalogs, the chosen catalog's flux types, dust maps."""

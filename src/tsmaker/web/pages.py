@@ -101,8 +101,8 @@ def new_run(request: Request, registry: RegistryDependency, like: int | None = N
     values: dict[str, Any] = forms.defaults()
     if like is not None:
         values.update(known_product(like, registry).parameters)
-    elif not values.get("object_catalog"):
-        values.update(object_catalog="demo", redshift_catalog="demo-specz")
+    else:
+        values.update(forms.default_catalogs(registry))
     return run_form(request, registry, forms.form_text(values), {}, like=like)
 
 
