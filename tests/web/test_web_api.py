@@ -8,6 +8,7 @@ deleted, leaving nothing under a final name.
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -183,6 +184,22 @@ def test_a_product_page_and_list_show_the_run(server):
         again = client.get(f"/runs/new?like={product['id']}").text
         assert 'name="name" type="text" value="api_demo"' in again
         assert 'id="radius_arcsec" name="radius_arcsec" type="text" value="2.0"' in again
+        assert 'id="split_fraction" name="split_fraction" type="text" value="0.8"' in again
         assert '<option value="gaap1p0" selected>' in again
+        # Run again with the split cleared: a blank field is the default, not the old value.
+        shown = dict(re.findall(r'<input id="(\w+)" name="\w+" type="text" value="([^"]*)"',
+                                again))
+        form = {**shown, "split_fraction": "", "like": str(product["id"]),
+                "redshift_catalog": "demo-specz", "object_catalog": "demo",
+                "flux_type": "gaap1p0", "dust": "none", "magnitudes": "mag", "unique": "none",
+                "output_format": "parquet", "z_flag_better": "higher", "coord_unit": "auto"}
+        made = client.post("/runs", data=form, follow_redirects=False)
+        assert made.status_code == 303, made.text
+        rerun = int(made.headers["location"].rsplit("/", 1)[1])
+        record = wait_for_status(client, rerun, ("done", "failed"))
+        assert record["status"] == "done", record["message"]
+        assert record["parameters"]["split_fraction"] is None
+        assert (record["parameters"]["n_neighbors"], record["parameters"]["flux_type"]) == (
+            2, "gaap1p0")
     assert os.path.exists(server.home / "server" / "plots" / f"{product['id']}.png")
     assert process_alive(server.process.pid)

@@ -100,8 +100,10 @@ def form_text(values: Mapping[str, Any]) -> dict[str, str]:
 
 
 def default_catalogs(registry: Registry) -> dict[str, str]:
-    """The catalogs a new form starts with: the first registered of each kind, the demo's
-    when only the demo's are (the demo is generated on its first use)."""
+    """The catalogs a new form starts with: the first registered of each kind.
+
+    The demo's only when no other is registered (the demo is generated on first use).
+    """
     from tsmaker.demo.builtin import DEMO_OBJECT_NAME, DEMO_REDSHIFT_NAME
 
     chosen = {}

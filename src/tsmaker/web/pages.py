@@ -123,7 +123,10 @@ def _submit(request: Request, registry: Any, jobs: Any, submitted: dict[str, str
     from tsmaker.run.preflight import preflight_run
 
     values, problems = forms.parse_form(submitted)
-    stored = known_product(like, registry).parameters if like is not None else None
+    stored = None
+    if like is not None:  # the form shows the earlier run's values; it keeps the others
+        earlier = known_product(like, registry).parameters
+        stored = {key: value for key, value in earlier.items() if key not in forms.FORM_FIELDS}
     parameters: RunParameters | None = None
     try:
         parameters = RunParameters.from_sources(values, like=stored)
