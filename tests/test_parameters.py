@@ -140,24 +140,3 @@ def test_problems_lists_every_bad_value_and_validate_raises_the_first():
     # A bound that is no number is its own problem, not also an inverted range.
     assert [e.parameter for e in RunParameters(**REQUIRED, z_min=math.nan, z_max=0).problems()
             ] == ["z_min"]
-
-
-def test_text_from_a_form_becomes_values_with_the_command_lines_words():
-    from tsmaker.parameters import parse_text
-
-    assert parse_text("radius_arcsec", "2") == 2.0
-    assert parse_text("seed", " 7 ") == 7
-    assert parse_text("keep_sentinels", "on") is True
-    assert parse_text("extinction_coeffs", "u=4.8, g=3.6") == {"u": 4.8, "g": 3.6}
-    assert parse_text("where", " z > 1 ") == "z > 1"
-    assert parse_text("z_min", "") is None and parse_text("name", "  ") == ""
-    for parameter, text, message in [
-        ("radius_arcsec", "one", "--radius 'one' is not a number; use e.g. --radius 1.0"),
-        ("n_neighbors", "2.5", "--neighbors '2.5' is not a whole number; use e.g. --neighbors 1"),
-        ("magnitudes", "maybe", "--mag 'maybe' is not one of: yes, no"),
-        ("extinction_coeffs", "u4.8", "--extinction-coeffs: cannot read 'u4.8'; write "
-         "band=value pairs, e.g. --extinction-coeffs u=4.81,g=3.64,r=2.70"),
-    ]:
-        with pytest.raises(ParameterError) as raised:
-            parse_text(parameter, text)
-        assert (raised.value.parameter, raised.value.message("cli")) == (parameter, message)

@@ -49,12 +49,6 @@ FLAG_TO_FIELD: dict[str, str] = {
 }
 FIELD_TO_FLAG: dict[str, str] = {value: key for key, value in FLAG_TO_FIELD.items()}
 
-FLOAT_PARAMETERS: tuple[str, ...] = (
-    "zero_point", "radius_arcsec", "split_fraction", "z_min", "z_max",
-)
-INTEGER_PARAMETERS: tuple[str, ...] = ("n_neighbors", "seed")
-BOOLEAN_PARAMETERS: tuple[str, ...] = ("magnitudes", "keep_sentinels")
-
 
 def flag_of(parameter: str) -> str:
     """The command-line flag of a :class:`RunParameters` field, e.g. ``--radius``.
@@ -339,57 +333,6 @@ def _field_name(key: str) -> str:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def parse_text(parameter: str, text: str) -> Any:
-    """A run parameter's value from text, as a web form or a query string gives it.
-
-    Numbers, whole numbers and yes/no values are converted by the parameter's type,
-    extinction coefficients as ``u=4.81,g=3.64``; blank text is None (not given), except
-    for the name and the catalogs, which stay "" so that :meth:`RunParameters.problems`
-    says they are empty.
-
-    Raises
-    ------
-    ParameterError
-        Text that is not a value of the parameter's type.
-
-    Examples
-    --------
-    >>> parse_text("radius_arcsec", " 2.5 "), parse_text("seed", ""), parse_text("magnitudes", "no")
-    (2.5, None, False)
-    >>> parse_text("n_neighbors", "2.5")
-    Traceback (most recent call last):
-    ...
-    tsmaker.errors.ParameterError: n_neighbors '2.5' is not a whole number; use e.g. n_neighbors=1
-    """
-    text = text.strip()
-    if not text:
-        return "" if parameter in REQUIRED_FIELDS else None
-    if parameter in FLOAT_PARAMETERS:
-        try:
-            return float(text)
-        except ValueError:
-            raise parameter_error(
-                parameter, f"{{name}} {text!r} is not a number; use e.g. {{set}}1.0"
-            ) from None
-    if parameter in INTEGER_PARAMETERS:
-        try:
-            return int(text)
-        except ValueError:
-            raise parameter_error(
-                parameter, f"{{name}} {text!r} is not a whole number; use e.g. {{set}}1"
-            ) from None
-    if parameter in BOOLEAN_PARAMETERS:
-        answer = text.lower()
-        if answer in ("1", "true", "yes", "on"):
-            return True
-        if answer in ("0", "false", "no", "off"):
-            return False
-        raise parameter_error(parameter, f"{{name}} {text!r} is not one of: yes, no")
-    if parameter == "extinction_coeffs":
-        return parse_extinction_coeffs(text)
-    return text
 
 
 def parse_extinction_coeffs(text: str) -> dict[str, float]:

@@ -8,8 +8,10 @@ from conftest import DP1_COLLECTION, SAMPLES
 from starlette.testclient import TestClient
 from web_helpers import field_error
 
+from tsmaker.errors import ParameterError
 from tsmaker.web.app import create_app
 from tsmaker.web.config import ServerConfig
+from tsmaker.web.forms import parse_text
 
 
 @pytest.fixture
@@ -98,3 +100,22 @@ def test_dust_maps_say_where_they_were_looked_for_and_how_to_get_them(client):
     assert all(not entry["found"] for entry in maps)
     assert maps[0]["hint"] == "tsmaker dust fetch sfd"
     assert any(line.startswith("TSMAKER_HOME: ") for line in maps[0]["searched"])
+
+
+def test_text_from_a_form_becomes_values_with_the_command_lines_words():
+    assert parse_text("radius_arcsec", "2") == 2.0
+    assert parse_text("seed", " 7 ") == 7
+    assert parse_text("keep_sentinels", "on") is True
+    assert parse_text("extinction_coeffs", "u=4.8, g=3.6") == {"u": 4.8, "g": 3.6}
+    assert parse_text("where", " z > 1 ") == "z > 1"
+    assert parse_text("z_min", "") is None and parse_text("name", "  ") == ""
+    for parameter, text, message in [
+        ("radius_arcsec", "one", "--radius 'one' is not a number; use e.g. --radius 1.0"),
+        ("n_neighbors", "2.5", "--neighbors '2.5' is not a whole number; use e.g. --neighbors 1"),
+        ("magnitudes", "maybe", "--mag 'maybe' is not one of: yes, no"),
+        ("extinction_coeffs", "u4.8", "--extinction-coeffs: cannot read 'u4.8'; write "
+         "band=value pairs, e.g. --extinction-coeffs u=4.81,g=3.64,r=2.70"),
+    ]:
+        with pytest.raises(ParameterError) as raised:
+            parse_text(parameter, text)
+        assert (raised.value.parameter, raised.value.message("cli")) == (parameter, message)

@@ -2,8 +2,8 @@
 
 Fields are named after :class:`tsmaker.parameters.RunParameters`, so that each problem
 the checks find (whose ``parameter`` is a field) is shown beside its input. The text
-of each field becomes a value with :func:`tsmaker.parameters.parse_text`, as the
-command line's options would.
+of each field becomes a value with :func:`parse_text`, as the command line's options
+would, and with the same words when it is no value.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from tsmaker.parameters import (
     DUST_CHOICES,
     FLAG_ORDER_CHOICES,
     OUTPUT_FORMATS,
+    REQUIRED_FIELDS,
     UNIQUE_CHOICES,
     RunParameters,
-    parse_text,
+    parameter_error,
+    parse_extinction_coeffs,
 )
 
 if TYPE_CHECKING:
@@ -41,6 +43,64 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "output_format": OUTPUT_FORMATS, "unique": UNIQUE_CHOICES,
     "z_flag_better": FLAG_ORDER_CHOICES, "coord_unit": COORD_UNITS,
 }
+
+
+FLOAT_PARAMETERS: tuple[str, ...] = (
+    "zero_point", "radius_arcsec", "split_fraction", "z_min", "z_max",
+)
+INTEGER_PARAMETERS: tuple[str, ...] = ("n_neighbors", "seed")
+BOOLEAN_PARAMETERS: tuple[str, ...] = ("magnitudes", "keep_sentinels")
+
+
+def parse_text(parameter: str, text: str) -> Any:
+    """A run parameter's value from text, as a web form or a query string gives it.
+
+    Numbers, whole numbers and yes/no values are converted by the parameter's type,
+    extinction coefficients as ``u=4.81,g=3.64``; blank text is None (not given), except
+    for the name and the catalogs, which stay "" so that :meth:`RunParameters.problems`
+    says they are empty.
+
+    Raises
+    ------
+    ParameterError
+        Text that is not a value of the parameter's type.
+
+    Examples
+    --------
+    >>> parse_text("radius_arcsec", " 2.5 "), parse_text("seed", ""), parse_text("magnitudes", "no")
+    (2.5, None, False)
+    >>> parse_text("n_neighbors", "2.5")
+    Traceback (most recent call last):
+    ...
+    tsmaker.errors.ParameterError: n_neighbors '2.5' is not a whole number; use e.g. n_neighbors=1
+    """
+    text = text.strip()
+    if not text:
+        return "" if parameter in REQUIRED_FIELDS else None
+    if parameter in FLOAT_PARAMETERS:
+        try:
+            return float(text)
+        except ValueError:
+            raise parameter_error(
+                parameter, f"{{name}} {text!r} is not a number; use e.g. {{set}}1.0"
+            ) from None
+    if parameter in INTEGER_PARAMETERS:
+        try:
+            return int(text)
+        except ValueError:
+            raise parameter_error(
+                parameter, f"{{name}} {text!r} is not a whole number; use e.g. {{set}}1"
+            ) from None
+    if parameter in BOOLEAN_PARAMETERS:
+        answer = text.lower()
+        if answer in ("1", "true", "yes", "on"):
+            return True
+        if answer in ("0", "false", "no", "off"):
+            return False
+        raise parameter_error(parameter, f"{{name}} {text!r} is not one of: yes, no")
+    if parameter == "extinction_coeffs":
+        return parse_extinction_coeffs(text)
+    return text
 
 
 def defaults() -> dict[str, Any]:
