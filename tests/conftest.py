@@ -35,3 +35,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.name.endswith(("make_training_set", "ensure_demo_data")):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo catalogs, generated once per session (the web tests copy them into homes)."""
+    from tsmaker.demo.builtin import ensure_demo_data
+
+    folder = tmp_path_factory.getbasetemp() / "session_demo"
+    ensure_demo_data(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def big_specz(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Millions of spec-z around the demo's: runs slow enough to be stopped while they run."""
+    from web_helpers import write_big_specz
+
+    return write_big_specz(demo_dir, tmp_path_factory.getbasetemp() / "big_specz.parquet")

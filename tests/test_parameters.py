@@ -137,3 +137,21 @@ def test_extinction_coefficient_messages_speak_each_front_end_s_language():
     assert raised.value.message("cli") == (
         "--extinction-coeffs: cannot read 'g'; write band=value pairs, e.g. u=4.81,g=3.64,r=2.70")
     assert "{'u': 4.81, 'g': 3.64}" in str(raised.value)
+def test_problems_lists_every_bad_value_and_validate_raises_the_first():
+    wrong = RunParameters(**{**REQUIRED, "name": " "}, radius_arcsec=-1.0, n_neighbors=1.5,
+                          dust="dusty", split_fraction=1.0, z_min=2.0, z_max=1.0)
+    problems = wrong.problems()
+    assert [error.parameter for error in problems] == [
+        "name", "radius_arcsec", "n_neighbors", "dust", "split_fraction", "z_min"]
+    assert [error.message("cli") for error in problems][3:] == [
+        "--dust 'dusty' is not one of: none, catalog, sfd, csfd, planck, planck-gnilc",
+        "--split 1.0 must be between 0 and 1 (exclusive), e.g. --split 0.8",
+        "--z-min 2.0 is larger than --z-max 1.0",
+    ]
+    with pytest.raises(ParameterError) as raised:
+        wrong.validate()
+    assert raised.value is not None and raised.value.parameter == "name"
+    assert RunParameters(**REQUIRED).problems() == []
+    # A bound that is no number is its own problem, not also an inverted range.
+    assert [e.parameter for e in RunParameters(**REQUIRED, z_min=math.nan, z_max=0).problems()
+            ] == ["z_min"]

@@ -9,7 +9,8 @@ that each front end can say it its own way: the command line ``--radius``, the P
 API ``radius_arcsec``, the web page beside the field.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Literal
 
 Naming = Literal["python", "cli"]
@@ -20,6 +21,11 @@ class TsmakerError(Exception):
     """Base class of every error tsmaker raises on purpose."""
 
     exit_code = 1
+    parameter: str | None = None
+    """The parameter the error is about, when known: a
+    :class:`tsmaker.parameters.RunParameters` field, or an argument of the call that
+    raised it (``name``, ``location`` of a catalog). A front end shows the message
+    beside that field. A check that knows it sets it (:func:`about`)."""
 
 
 class InputError(TsmakerError):
@@ -94,6 +100,29 @@ class RunInterrupted(TsmakerError):  # noqa: N818 - reads as an event, like Keyb
 
 class RunCancelled(RunInterrupted):  # noqa: N818
     """A run's product was cancelled or removed while it ran."""
+
+
+@contextmanager
+def about(parameter: str) -> Iterator[None]:
+    """Mark the errors raised in a block as being about ``parameter`` (TsmakerError.parameter).
+
+    An error that already names its parameter (a :class:`ParameterError`) keeps it.
+
+    Examples
+    --------
+    >>> try:
+    ...     with about("object_catalog"):
+    ...         raise CatalogError("object catalog 'x' is unknown")
+    ... except CatalogError as error:
+    ...     print(error.parameter)
+    object_catalog
+    """
+    try:
+        yield
+    except TsmakerError as error:
+        if error.parameter is None:
+            error.parameter = parameter
+        raise
 
 
 def first_line(error: BaseException) -> str:

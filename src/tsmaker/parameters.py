@@ -14,7 +14,7 @@ keys, with dashes or underscores: ``redshift``, ``object``, ``radius``, ``neighb
 import json
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -162,66 +162,96 @@ class RunParameters:
         Raises
         ------
         ParameterError
-            Naming the parameter at fault.
+            Naming the parameter at fault (the first of :meth:`problems`).
         """
+        problems = self.problems()
+        if problems:
+            raise problems[0]
+
+    def problems(self) -> list[ParameterError]:
+        """Every parameter with a value it cannot take, one error each, in field order.
+
+        A form shows each beside its field; :meth:`validate` raises the first.
+
+        Examples
+        --------
+        >>> wrong = RunParameters("t", "s.csv", "demo", radius_arcsec=0, n_neighbors=0)
+        >>> [error.parameter for error in wrong.problems()]
+        ['radius_arcsec', 'n_neighbors']
+        """
+        return [error for error in self._checks() if error is not None]
+
+    def _checks(self) -> Iterator[ParameterError | None]:
+        for catalog, example in (("redshift_catalog", "demo-specz"), ("object_catalog", "dp1")):
+            reference = getattr(self, catalog)
+            if not isinstance(reference, str) or not reference.strip():
+                yield parameter_error(
+                    catalog, "{name} is empty; give a registered catalog's name or a path, "
+                    f"e.g. {{set}}{example}"
+                )
         if not self.name or not self.name.strip():
-            raise parameter_error(
+            yield parameter_error(
                 "name", "{name} is empty; give the product a name, e.g. {set}dp1_train"
             )
-        if any(ord(character) < 32 or ord(character) == 127 for character in self.name):
-            raise parameter_error(
+        elif any(ord(character) < 32 or ord(character) == 127 for character in self.name):
+            yield parameter_error(
                 "name", f"{{name}} {self.name!r} holds control characters (tab, newline...); "
                 "give a name of printable characters"
             )
         radius = self.radius_arcsec
         if not (_is_number(radius) and math.isfinite(radius) and radius > 0):
-            raise parameter_error(
+            yield parameter_error(
                 "radius_arcsec", f"{{name}} {radius} must be a number greater than 0 (arcsec); "
                 "use e.g. {set}1.0"
             )
         neighbors = self.n_neighbors
         if not _is_number(neighbors) or int(neighbors) != neighbors or neighbors < 1:
-            raise parameter_error(
+            yield parameter_error(
                 "n_neighbors", f"{{name}} {neighbors} must be a whole number >= 1"
             )
-        self._check_choice("output_format", OUTPUT_FORMATS)
-        self._check_choice("dust", DUST_CHOICES)
-        self._check_choice("unique", UNIQUE_CHOICES)
-        self._check_choice("z_flag_better", FLAG_ORDER_CHOICES)
-        self._check_choice("coord_unit", COORD_UNITS)
+        yield self._check_choice("output_format", OUTPUT_FORMATS)
+        yield self._check_choice("dust", DUST_CHOICES)
+        yield self._check_choice("unique", UNIQUE_CHOICES)
+        yield self._check_choice("z_flag_better", FLAG_ORDER_CHOICES)
+        yield self._check_choice("coord_unit", COORD_UNITS)
         split = self.split_fraction
         if split is not None and not (_is_number(split) and 0.0 < split < 1.0):
-            raise parameter_error(
+            yield parameter_error(
                 "split_fraction", f"{{name}} {split} must be between 0 and 1 (exclusive), "
                 "e.g. {set}0.8"
             )
         for band, coefficient in (self.extinction_coeffs or {}).items():
             if not (_is_number(coefficient) and math.isfinite(coefficient)):
-                raise parameter_error(
+                yield parameter_error(
                     "extinction_coeffs", f"{{name}}: R_{band} = {coefficient!r} must be a "
                     "finite number, e.g. {set}u=4.81,g=3.64"
                 )
         if not (_is_number(self.zero_point) and math.isfinite(self.zero_point)):
-            raise parameter_error(
+            yield parameter_error(
                 "zero_point", f"{{name}} {self.zero_point} must be a finite number"
             )
+        bounds_ok = True
         for bound in ("z_min", "z_max"):
             value = getattr(self, bound)
             if value is not None and not (_is_number(value) and math.isfinite(value)):
-                raise parameter_error(bound, f"{{name}} {value} must be a finite number")
-        if self.z_min is not None and self.z_max is not None and self.z_min > self.z_max:
-            raise ParameterError("z_min", {
+                bounds_ok = False
+                yield parameter_error(bound, f"{{name}} {value} must be a finite number")
+        if bounds_ok and self.z_min is not None and self.z_max is not None and (
+            self.z_min > self.z_max
+        ):
+            yield ParameterError("z_min", {
                 "python": f"z_min {self.z_min} is larger than z_max {self.z_max}",
                 "cli": f"--z-min {self.z_min} is larger than --z-max {self.z_max}",
             })
 
-    def _check_choice(self, parameter: str, choices: tuple[str, ...]) -> None:
+    def _check_choice(self, parameter: str, choices: tuple[str, ...]) -> ParameterError | None:
         value = getattr(self, parameter)
         if value not in choices:
-            raise parameter_error(
+            return parameter_error(
                 parameter, f"{{name}} {value!r} is not one of: {', '.join(choices)}",
                 choice=True,
             )
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form."""

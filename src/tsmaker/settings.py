@@ -10,6 +10,7 @@ ENV_HOME = "TSMAKER_HOME"
 ENV_DUSTMAPS_DIR = "TSMAKER_DUSTMAPS_DIR"
 ENV_SCHEDULER = "TSMAKER_SCHEDULER"
 ENV_DEBUG = "TSMAKER_DEBUG"
+ENV_TOKEN = "TSMAKER_TOKEN"
 
 ENVIRONMENT_VARIABLES: dict[str, str] = {
     ENV_HOME: "folder for the registry, default outputs, the demo data and dust maps "
@@ -17,7 +18,11 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     ENV_DUSTMAPS_DIR: "folder holding dust-map files (looked in after --dust-dir)",
     ENV_SCHEDULER: "address of an existing Dask scheduler to run on (like --scheduler)",
     ENV_DEBUG: "set to 1 to show full tracebacks on errors",
+    ENV_TOKEN: "the token `tsmaker serve` asks every page and API call for (like --token)",
 }
+
+SERVER_DIRNAME = "server"
+"""Folder in the home of what `tsmaker serve` keeps: uploaded catalogs, job logs, plots."""
 
 
 def home_dir() -> Path:

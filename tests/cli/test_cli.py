@@ -517,7 +517,7 @@ def test_every_command_and_subcommand_has_help(tmp_path):
     assert {"", "run", "catalogs list", "catalogs show", "catalogs remove",
             "catalogs flux-types", "catalogs add-object", "catalogs add-redshift",
             "products list", "products show", "products path", "products rm", "products plot",
-            "dust status", "dust fetch"} <= set(results)
+            "dust status", "dust fetch", "serve"} <= set(results)
     for path, entry in results.items():
         assert entry["code"] == 0, (path, entry["stderr"])
         assert entry["stderr"] == "", path
@@ -547,7 +547,8 @@ try:
     main()
 except SystemExit as stop:
     code = stop.code
-heavy = sorted(m for m in ("lsdb", "pandas", "hats", "dask", "pyarrow") if m in sys.modules)
+heavy = sorted(m for m in ("lsdb", "pandas", "hats", "dask", "pyarrow", "fastapi", "starlette",
+                           "uvicorn", "jinja2") if m in sys.modules)
 sys.stderr.write(f"PROBE {code} {','.join(heavy) or '-'}\\n")
 """
 

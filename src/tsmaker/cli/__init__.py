@@ -4,7 +4,13 @@ Commands parse their options, call one library function and render the result; n
 logic lives here. :func:`main` is the console entry point.
 """
 
-from tsmaker.cli import catalogs, dust, products, run  # noqa: F401  (each adds its commands)
+from tsmaker.cli import (  # noqa: F401  (each adds its commands)
+    catalogs,
+    dust,
+    products,
+    run,
+    serve,
+)
 from tsmaker.cli.app import app, main
 
 __all__ = ["app", "main"]

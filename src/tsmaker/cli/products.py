@@ -20,9 +20,21 @@ def products_list(json_output: JsonOption = False) -> None:
     products = [product.to_dict() for product in list_products()]
     if json_output:
         print_json(products)
-    else:
-        print_table(products, ["id", "full_name", "status", "rows", "created_at", "description"],
-                    "Products")
+        return
+    for product in products:
+        product["progress"] = _progress(product)
+    print_table(products, ["id", "full_name", "status", "progress", "rows", "created_at",
+                           "description"], "Products")
+
+
+def _progress(product: dict) -> str | None:
+    """``done/total`` partitions of a running product; its step while it gets ready."""
+    progress = product["summary"].get("progress") or {}
+    if product["status"] not in ("queued", "running"):
+        return None
+    if progress.get("partitions_total") is not None:
+        return f"{progress['partitions_done']}/{progress['partitions_total']} partitions"
+    return progress.get("step")
 
 
 @products_app.command("show")

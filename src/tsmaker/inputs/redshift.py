@@ -9,7 +9,7 @@ Column roles
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -62,9 +62,6 @@ def detect_columns(columns: list[str], overrides: Mapping[str, str | None]) -> d
         When a named column does not exist, or a required role (ra, dec, z) has no
         candidate or several.
     """
-    by_lower: dict[str, list[str]] = {}
-    for name in columns:
-        by_lower.setdefault(str(name).lower(), []).append(str(name))
     roles: dict[str, str] = {}
     for role in ROLES:
         wanted = overrides.get(role)
@@ -76,13 +73,7 @@ def detect_columns(columns: list[str], overrides: Mapping[str, str | None]) -> d
                 )
             roles[role] = wanted
             continue
-        taken = set(roles.values())
-        candidates = [
-            name
-            for candidate in ROLE_CANDIDATES[role]
-            for name in by_lower.get(candidate, [])
-            if name not in taken
-        ]
+        candidates = column_candidates(columns, role, taken=set(roles.values()))
         if len(candidates) == 1:
             roles[role] = candidates[0]
         elif role in REQUIRED_ROLES:
@@ -98,6 +89,25 @@ def detect_columns(columns: list[str], overrides: Mapping[str, str | None]) -> d
                 "name it with {set}COLUMN",
             )
     return roles
+
+
+def column_candidates(columns: list[str], role: str, taken: Collection[str] = ()) -> list[str]:
+    """The columns whose name is a common name of ``role`` (any case), not already taken.
+
+    Examples
+    --------
+    >>> column_candidates(["RA", "Dec", "z", "qual"], "z_flag")
+    ['qual']
+    """
+    by_lower: dict[str, list[str]] = {}
+    for name in columns:
+        by_lower.setdefault(str(name).lower(), []).append(str(name))
+    return [
+        name
+        for candidate in ROLE_CANDIDATES[role]
+        for name in by_lower.get(candidate, [])
+        if name not in taken
+    ]
 
 
 @dataclass

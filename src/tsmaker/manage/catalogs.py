@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tsmaker.errors import CatalogError, InputError
+from tsmaker.errors import CatalogError, InputError, about
 from tsmaker.inputs.builtin import BUILTIN_CATALOGS, provide, registration_hint
 from tsmaker.inputs.profiles import PROFILES, ObjectProfile, get_profile
 from tsmaker.registry import using_registry
@@ -18,10 +18,13 @@ if TYPE_CHECKING:
     from tsmaker.registry import CatalogRecord, Registry
 
 
-def list_catalogs(registry: Registry | None = None) -> list[dict[str, Any]]:
+def list_catalogs(
+    registry: Registry | None = None, *, check_reachable: bool = True
+) -> list[dict[str, Any]]:
     """Registered catalogs, plus the built-in names not registered yet.
 
-    Each row: id, name, kind, profile, location, rows (where known), reachable (now),
+    Each row: id, name, kind, profile, location, rows (where known), reachable (now;
+    None when ``check_reachable`` is false, which asks no remote catalog anything),
     description.
     """
     from tsmaker.inputs.object_catalog import is_reachable
@@ -33,7 +36,8 @@ def list_catalogs(registry: Registry | None = None) -> list[dict[str, Any]]:
         rows.append({
             "id": record.id, "name": record.name, "kind": record.kind,
             "profile": record.profile, "location": record.location, "rows": record.row_count,
-            "reachable": is_reachable(record.location), "description": record.description,
+            "reachable": is_reachable(record.location) if check_reachable else None,
+            "description": record.description,
         })
     registered = {record.name for record in records}
     for builtin in BUILTIN_CATALOGS.values():
@@ -116,43 +120,116 @@ def add_object_catalog(
     """Register a HATS object catalog or collection after reading its metadata."""
     from tsmaker.inputs.object_catalog import read_object_catalog_info
 
-    get_profile(profile)
-    if "://" not in location:
-        path = Path(location).expanduser()
-        if not path.exists():
-            raise CatalogError(f"object catalog path {location!r} does not exist; check it")
-        location = str(path.resolve())
-    info = read_object_catalog_info(location)
+    with about("profile"):
+        get_profile(profile)
+    with about("location"):
+        if "://" not in location:
+            path = Path(location).expanduser()
+            if not path.exists():
+                raise CatalogError(f"object catalog path {location!r} does not exist; check it")
+            location = str(path.resolve())
+        info = read_object_catalog_info(location)
     with using_registry(registry) as opened:
-        record = opened.add_catalog(
-            kind="object", name=name, location=location, profile=profile,
-            description=description or PROFILES[profile].description,
-            row_count=info.total_rows, fingerprint=info.fingerprint,
-            columns={"ra": info.ra_column, "dec": info.dec_column},
-        )
+        with about("name"):
+            record = opened.add_catalog(
+                kind="object", name=name, location=location, profile=profile,
+                description=description or PROFILES[profile].description,
+                row_count=info.total_rows, fingerprint=info.fingerprint,
+                columns={"ra": info.ra_column, "dec": info.dec_column},
+            )
     return record.to_dict()
 
 
 def add_redshift_catalog(
     name: str, path: Path, overrides: dict[str, str | None], *, description: str = "",
-    registry: Registry | None = None,
+    detect: bool = True, registry: Registry | None = None,
 ) -> dict[str, Any]:
-    """Register a redshift catalog: read it, detect its columns, count its rows."""
+    """Register a redshift catalog: read it, detect its columns, count its rows.
+
+    ``overrides`` names the column of some roles; the others are detected from common
+    names, unless ``detect`` is false (columns confirmed on a form): then the roles
+    named are all there is, and ra, dec and z must be among them.
+    """
     from tsmaker.formats.tables import read_table
-    from tsmaker.inputs.redshift import detect_columns
+    from tsmaker.inputs.redshift import REQUIRED_ROLES, ROLE_PARAMETERS, detect_columns
+    from tsmaker.parameters import parameter_error
+
+    if not detect:
+        for role in REQUIRED_ROLES:
+            if not overrides.get(role):
+                raise parameter_error(ROLE_PARAMETERS[role], f"no {role} column chosen; choose "
+                                      "one with {set}COLUMN")
 
     path = Path(path).expanduser()
-    frame = read_table(path)
-    if frame.empty:
-        raise InputError(f"redshift catalog {str(path)!r} has no rows; give a non-empty catalog")
+    with about("file"):
+        frame = read_table(path)
+        if frame.empty:
+            raise InputError(
+                f"redshift catalog {str(path)!r} has no rows; give a non-empty catalog"
+            )
     roles = detect_columns(list(frame.columns), overrides)
+    if not detect:
+        roles = {role: column for role, column in roles.items() if overrides.get(role)}
     with using_registry(registry) as opened:
-        record = opened.add_catalog(
-            kind="redshift", name=name, location=str(path.resolve()), columns=roles,
-            description=description, row_count=len(frame),
-            fingerprint={"size_bytes": path.stat().st_size} if path.is_file() else {},
-        )
+        with about("name"):
+            record = opened.add_catalog(
+                kind="redshift", name=name, location=str(path.resolve()), columns=roles,
+                description=description, row_count=len(frame),
+                fingerprint={"size_bytes": path.stat().st_size} if path.is_file() else {},
+            )
     return record.to_dict()
+
+
+def inspect_redshift_file(path: Path, *, read_rows: bool = True) -> dict[str, Any]:
+    """What registering a redshift file would use: its columns and the detected roles.
+
+    For a front end that shows the detected RA/Dec/z/id/flag/error columns for
+    confirmation before :func:`add_redshift_catalog`.
+
+    Parameters
+    ----------
+    path : Path
+        A Parquet, CSV, FITS or HDF5 file, or a HATS folder.
+    read_rows : bool
+        Read the whole table (proving it readable, and counting its rows), or only its
+        header.
+
+    Returns
+    -------
+    dict
+        ``columns`` (names in file order), ``rows`` (None with ``read_rows=False``),
+        ``detected`` (role -> column, or None where no single candidate was found) and
+        ``problems`` (role -> message, for the required roles ra, dec and z not found).
+
+    Raises
+    ------
+    InputError
+        The file is not a readable table, or (read) it has no rows.
+    """
+    from tsmaker.formats.tables import REDSHIFT_TABLE, read_table, table_columns
+    from tsmaker.inputs.redshift import REQUIRED_ROLES, ROLES, column_candidates
+
+    path = Path(path)
+    rows: int | None = None
+    if read_rows:
+        frame = read_table(path)
+        if frame.empty:
+            raise InputError(f"redshift catalog {str(path)!r} has no rows; give a non-empty "
+                             "catalog")
+        columns, rows = [str(name) for name in frame.columns], len(frame)
+    else:
+        columns = table_columns(path, REDSHIFT_TABLE)
+    detected: dict[str, str | None] = {}
+    problems: dict[str, str] = {}
+    for role in ROLES:
+        candidates = column_candidates(columns, role, taken={c for c in detected.values() if c})
+        detected[role] = candidates[0] if len(candidates) == 1 else None
+        if detected[role] is None and role in REQUIRED_ROLES:
+            problems[role] = (
+                f"several columns could be the {role} column ({', '.join(candidates)}); "
+                "choose one" if candidates else f"no {role} column found by name; choose one"
+            )
+    return {"columns": columns, "rows": rows, "detected": detected, "problems": problems}
 
 
 def remove_catalog(reference: str, registry: Registry | None = None) -> dict[str, Any]:

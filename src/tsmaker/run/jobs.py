@@ -63,6 +63,7 @@ def run_queued(
     from tsmaker.registry import using_registry
     from tsmaker.run.pipeline import execute_plan
     from tsmaker.run.plan import plan_run, silent
+    from tsmaker.run.progress import ProgressRecorder
     from tsmaker.run.reaping import reap_interrupted_products
 
     report = report or silent
@@ -70,7 +71,9 @@ def run_queued(
         reap_interrupted_products(opened)
         product = opened.get_product(product_id)
         try:
-            plan = plan_run(queued_parameters(product), opened, report)
+            # The queued product shows the planning steps (reading a large spec-z file).
+            planning = ProgressRecorder(opened, product.id, report)
+            plan = plan_run(queued_parameters(product), opened, planning)
         except BaseException as error:
             interrupted = isinstance(error, KeyboardInterrupt | RunInterrupted)
             message = "interrupted" if interrupted else str(error)
@@ -80,23 +83,39 @@ def run_queued(
         return execute_plan(plan, opened, report, queued_id=product.id)
 
 
+USAGE = "usage: python -m tsmaker.run.jobs PRODUCT_ID [--parent-pid PID]\n"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m tsmaker.run.jobs PRODUCT_ID``: run one queued product; the exit code."""
+    """``python -m tsmaker.run.jobs PRODUCT_ID``: run one queued product; the exit code.
+
+    With ``--parent-pid PID`` (what a server gives the jobs it starts), the run stops
+    cleanly, as on SIGTERM, when that process dies, even by SIGKILL.
+    """
     import signal
 
     from tsmaker import settings
 
     arguments = sys.argv[1:] if argv is None else argv
+    parent_pid: int | None = None
+    if len(arguments) == 3 and arguments[1] == "--parent-pid" and arguments[2].isdigit():
+        parent_pid = int(arguments[2])
+        arguments = arguments[:1]
     if len(arguments) != 1 or not arguments[0].isdigit():
-        sys.stderr.write("usage: python -m tsmaker.run.jobs PRODUCT_ID\n")
+        sys.stderr.write(USAGE)
         return 2
 
     def stop(signum: int, frame: object) -> None:
+        # Once: a second SIGTERM (a server stopping the job's whole process group after
+        # `products rm --force` signalled it) must not cut the clean-up short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise RunInterrupted("stopped by SIGTERM")
 
     signal.signal(signal.SIGTERM, stop)
     product_id = int(arguments[0])
     try:
+        if parent_pid is not None:
+            stop_with_parent(parent_pid)
         run_queued(product_id)
     except (KeyboardInterrupt, RunInterrupted) as error:
         if _is_done(product_id):  # the signal came once the product was recorded done
@@ -122,6 +141,30 @@ def _is_done(product_id: int) -> bool:
             return registry.product_status(product_id) == "done"
     except TsmakerError:
         return False
+
+
+def stop_with_parent(parent_pid: int) -> None:
+    """Have the kernel send this process SIGTERM when its parent dies (Linux only).
+
+    The parent is checked afterwards: one that died before the request was made
+    stops the run at once.
+
+    Raises
+    ------
+    RunInterrupted
+        The parent ``parent_pid`` is already gone.
+    """
+    import ctypes
+    import os
+    import signal
+
+    set_parent_death_signal = 1  # PR_SET_PDEATHSIG in <linux/prctl.h>
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(set_parent_death_signal, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the server's shutdown stops its jobs
+        return
+    if os.getppid() != parent_pid:
+        raise RunInterrupted(f"the server (pid {parent_pid}) that started this run is gone")
 
 
 if __name__ == "__main__":  # pragma: no cover - run as a process

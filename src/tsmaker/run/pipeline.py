@@ -22,6 +22,7 @@ from tsmaker.errors import RunCancelled, RunInterrupted
 from tsmaker.parameters import RunParameters
 from tsmaker.parameters import save_config as write_config
 from tsmaker.run.plan import Reporter, RunPlan, plan_run, silent
+from tsmaker.run.progress import PROGRESS_KEY, ProgressRecorder
 
 if TYPE_CHECKING:
     from tsmaker.registry import ProductRecord, Registry
@@ -239,7 +240,8 @@ def execute_plan(
             queued_id, parameters=stored_parameters, inputs=plan.inputs,
             versions=software_versions(),
         )
-    report = CancellationWatch(registry, product, report)
+    progress = ProgressRecorder(registry, product.id, report)
+    report = CancellationWatch(registry, product, progress)
     for notice in plan.notices:
         report("notice", text=notice)
     started = time.monotonic()
@@ -258,6 +260,7 @@ def execute_plan(
         )
         summary, pending = write_product(plan, data_path, report)
         summary["elapsed_seconds"] = round(time.monotonic() - started, 3)
+        summary[PROGRESS_KEY] = progress.snapshot()
         if summary["rows"] == 0:
             notice = (
                 f"no spec-z has an object within {parameters.radius_arcsec:g} arcsec: the "

@@ -13,37 +13,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tsmaker import settings
 from tsmaker.columns import (
     EBV_COLUMN,
     MATCH_DISTANCE_COLUMN,
     MATCH_RANK_COLUMN,
     SPLIT_COLUMN,
     added_columns,
-    flux_columns,
     photometry_columns,
     product_units,
     reserved_redshift_renames,
 )
-from tsmaker.errors import CatalogError, ParameterError
-from tsmaker.inputs.object_catalog import ObjectCatalogInfo, read_object_catalog_info
-from tsmaker.inputs.profiles import (
-    ObjectProfile,
-    discover_flux_types,
-    get_profile,
-    guess_id_column,
-    require_flux_type,
-)
+from tsmaker.errors import about
+from tsmaker.inputs.object_catalog import ObjectCatalogInfo
+from tsmaker.inputs.profiles import ObjectProfile
 from tsmaker.inputs.redshift import RedshiftCatalog
-from tsmaker.inputs.resolve import (
-    file_fingerprint,
-    resolve_object_catalog,
-    resolve_redshift_catalog,
-)
-from tsmaker.parameters import RunParameters, parameter_error
+from tsmaker.inputs.resolve import file_fingerprint, resolve_redshift_catalog
+from tsmaker.parameters import RunParameters
+from tsmaker.run.checks import check_object_catalog, check_output_dir, column_overrides
 from tsmaker.run.execution import ExecutionSettings
 from tsmaker.run.partition import PartitionRecipe
-from tsmaker.science.dust import DustSource, dust_source
 
 if TYPE_CHECKING:
     import numpy as np
@@ -96,7 +84,6 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
         The first problem found, in one line.
     """
     from tsmaker.inputs.cleaning import load_redshift_catalog
-    from tsmaker.matching.crossmatch import check_margin
 
     execution = ExecutionSettings.from_mapping(parameters.execution)
     execution.validate()
@@ -105,41 +92,18 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
 
         start_worker_server()  # imports in the background while the inputs are read
     report("step", text="Checking the object catalog")
-    reference = resolve_object_catalog(parameters.object_catalog, registry)
-    object_location = reference.location
-    profile = get_profile(reference.profile)
-    object_info = read_object_catalog_info(object_location)
-    check_margin(parameters.radius_arcsec, object_info.margin_threshold_arcsec, object_location)
     notices: list[str] = []
-    source = dust_source(parameters.dust)
-    flux_type, bands = choose_flux_type(
-        parameters.flux_type, source, profile, discover_flux_types(object_info.columns),
-        object_location, notices,
-    )
-    source = source.validate(object_info.columns, object_location, parameters.dust_dir)
-    coefficients = dict(profile.extinction_coeffs)
-    coefficients.update(parameters.extinction_coeffs or {})
-    if source.dereddens and flux_type is not None:
-        missing = [band for band in bands if band not in coefficients]
-        if missing:
-            bands_text = ", ".join(missing)
-            raise ParameterError("extinction_coeffs", {
-                "cli": f"no extinction coefficient for band(s) {bands_text}; give them with "
-                "--extinction-coeffs band=value,...",
-                "python": f"no extinction coefficient for band(s) {bands_text}; give them "
-                "with extinction_coeffs={'band': value, ...}",
-            })
-    id_column = guess_id_column(object_info.columns, profile)
-    if parameters.unique == "closest" and id_column is None:
-        raise CatalogError(
-            f"--unique closest needs an object id column, and {object_location!r} has none "
-            "of objectId/object_id/id; use --unique none"
-        )
-    object_columns = columns_to_read(object_info, profile, id_column, flux_type, bands, source)
-    output_dir = check_output_dir(parameters.output_dir)
+    checked = check_object_catalog(parameters, registry, notices)
+    object_info, profile, source = checked.info, checked.profile, checked.dust
+    flux_type, bands, id_column = checked.flux_type, checked.bands, checked.id_column
+    object_columns, object_location = checked.columns, checked.info.location
+    coefficients = checked.extinction_coeffs
+    with about("output_dir"):
+        output_dir = check_output_dir(parameters.output_dir)
 
     report("step", text="Reading the redshift catalog")
-    redshift_reference = resolve_redshift_catalog(parameters.redshift_catalog, registry)
+    with about("redshift_catalog"):
+        redshift_reference = resolve_redshift_catalog(parameters.redshift_catalog, registry)
     redshift = load_redshift_catalog(
         Path(redshift_reference.location),
         column_overrides(redshift_reference.columns, parameters),
@@ -243,76 +207,6 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
     )
 
 
-def column_overrides(
-    registered: dict[str, str], parameters: RunParameters
-) -> dict[str, str | None]:
-    """The redshift columns to use: those registered, then those the run names."""
-    from tsmaker.inputs.redshift import ROLE_PARAMETERS
-
-    overrides: dict[str, str | None] = dict(registered)
-    for role, parameter in ROLE_PARAMETERS.items():
-        value = getattr(parameters, parameter)
-        if value:
-            overrides[role] = value
-    return overrides
-
-
-def choose_flux_type(
-    wanted: str | None,
-    source: DustSource,
-    profile: ObjectProfile,
-    available: dict[str, tuple[str, ...]],
-    location: str,
-    notices: list[str],
-) -> tuple[str | None, tuple[str, ...]]:
-    """The flux type and its bands: the one asked for, else the profile's, else the first found."""
-    if wanted:
-        return wanted, require_flux_type(wanted, available, location)
-    if profile.default_flux_type in available:
-        return profile.default_flux_type, available[profile.default_flux_type]
-    if available:
-        chosen = next(iter(available))
-        notices.append(
-            f"flux type {profile.default_flux_type!r} not found; using {chosen!r} "
-            f"(found: {', '.join(available)})"
-        )
-        return chosen, available[chosen]
-    if source.dereddens:
-        raise CatalogError(
-            f"--dust {source.name} needs fluxes to correct, and {location!r} has no "
-            "{band}_{type}Flux/FluxErr columns; use --dust none"
-        )
-    notices.append("no {band}_{type}Flux/FluxErr columns found: photometry was skipped")
-    return None, ()
-
-
-def columns_to_read(
-    info: ObjectCatalogInfo,
-    profile: ObjectProfile,
-    id_column: str | None,
-    flux_type: str | None,
-    bands: tuple[str, ...],
-    source: DustSource,
-) -> list[str]:
-    """The only object columns the run reads: id, coordinates, fluxes, ebv, filters.
-
-    The catalog's ``ebv`` is read unless a dust map replaces it.
-    """
-    columns = [c for c in (id_column, info.ra_column, info.dec_column) if c]
-    if EBV_COLUMN in info.columns and not source.adds_ebv_column:
-        columns.append(EBV_COLUMN)
-    if flux_type is not None:
-        columns += flux_columns(flux_type, bands)
-    for column, _, _ in profile.row_filters:
-        if column not in info.columns:
-            raise CatalogError(
-                f"profile {profile.name!r} filters on {column!r}, which object catalog "
-                f"{info.location!r} does not have; register it with --profile generic"
-            )
-        columns.append(column)
-    return list(dict.fromkeys(columns))
-
-
 def measure_string_widths(frame: pd.DataFrame) -> dict[str, int]:
     """Longest UTF-8 length of each string column (fixed-width FITS/HDF5 strings)."""
     widths = {}
@@ -324,23 +218,6 @@ def measure_string_widths(frame: pd.DataFrame) -> dict[str, int]:
         if len(values) and isinstance(values.iloc[0], str):
             widths[name] = max(1, int(values.str.encode("utf-8").str.len().max()))
     return widths
-
-
-def check_output_dir(output_dir: str | None) -> Path:
-    """Create and try the output folder; return its absolute path."""
-    import tempfile
-
-    folder = Path(output_dir).expanduser() if output_dir else settings.products_dir()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".tsmaker-write-test-"):
-            pass
-    except OSError as error:
-        raise parameter_error(
-            "output_dir", f"output folder {str(folder)!r} is not writable "
-            f"({error.strerror or error}); choose another with {{name}}"
-        ) from None
-    return folder.resolve()
 
 
 CLEANING_NOTICES: dict[str, str] = {
