@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from tsmaker.cli.app import app
 from tsmaker.errors import InputError, ProductError
-from tsmaker.formats import plots
-from tsmaker.formats.plots import plot_ra
+from tsmaker.formats import plot_content
+from tsmaker.formats.plot_content import plot_ra
 from tsmaker.manage.products import plot_product, sky_of
 from tsmaker.registry.database import Registry
 from tsmaker.registry.records import ProductRecord
@@ -21,8 +21,8 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 BANDS = ["g", "r", "i"]
 SPECZ_ROWS = 12
 MATCHED_SPECZ = 8  # spec-z 0..7 are matched, 8..11 are not
-#: Figure size 12 x 9 inches at 100 dpi.
-PNG_SHAPE = (900, 1200)
+#: Figure size 18 x 15 inches at 100 dpi.
+PNG_SHAPE = (1500, 1800)
 
 
 def make_specz() -> pd.DataFrame:
@@ -166,7 +166,7 @@ def test_unknown_product_is_a_product_error(home: Path) -> None:
 
 
 def test_sky_flags_matched_spec_z_by_id(product: ProductRecord) -> None:
-    content = plots.ProductContent.read(product, Path(product.files[0]))
+    content = plot_content.ProductContent.read(product, Path(product.files[0]))
 
     sky = sky_of(product, content)
 
@@ -181,7 +181,7 @@ def test_sky_matches_str_ids_with_fits_bytes_ids(product: ProductRecord, tmp_pat
     Table.from_pandas(make_specz()).write(fits_path)
     with Registry.open_default() as registry:
         record = register(registry, Path(product.files[0]), fits_path, name="fitsspecz")
-    content = plots.ProductContent.read(record, Path(record.files[0]))
+    content = plot_content.ProductContent.read(record, Path(record.files[0]))
 
     sky = sky_of(record, content)
 
@@ -223,7 +223,7 @@ def test_sky_uses_specz_row_and_the_run_cuts(home: Path, tmp_path: Path) -> None
         )
         record = registry.finish_product(started.id, rows=len(table), files=[str(data_path)],
                                          summary={})
-    content = plots.ProductContent.read(record, data_path)
+    content = plot_content.ProductContent.read(record, data_path)
 
     sky = sky_of(record, content)
 
@@ -235,7 +235,7 @@ def test_sky_uses_specz_row_and_the_run_cuts(home: Path, tmp_path: Path) -> None
 
 def test_sky_panel_explains_a_missing_specz_file(product: ProductRecord) -> None:
     Path(product.inputs["redshift"]["location"]).unlink()
-    content = plots.ProductContent.read(product, Path(product.files[0]))
+    content = plot_content.ProductContent.read(product, Path(product.files[0]))
 
     sky = sky_of(product, content)
 

@@ -18,6 +18,7 @@ from tsmaker.columns import (
     EBV_COLUMN,
     MATCH_DISTANCE_COLUMN,
     MATCH_RANK_COLUMN,
+    RAIL_REDSHIFT_COLUMN,
     SPLIT_COLUMN,
     added_columns,
     flux_columns,
@@ -44,6 +45,7 @@ from tsmaker.parameters import RunParameters, parameter_error
 from tsmaker.run.execution import ExecutionSettings
 from tsmaker.run.partition import PartitionRecipe
 from tsmaker.science.dust import DustSource, dust_source
+from tsmaker.science.representativeness import sample_rate
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -143,16 +145,19 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
         drop_sentinels=not parameters.keep_sentinels,
     )
     taken = set(object_columns) | added_columns(
-        flux_type, bands, magnitudes=parameters.magnitudes, dereddened=source.dereddens
+        flux_type, bands, magnitudes=parameters.magnitudes, dereddened=source.dereddens,
+        naming=parameters.naming,
     )
-    renames = reserved_redshift_renames(list(redshift.frame.columns), taken)
+    renames = naming_redshift_renames(redshift, taken, parameters.naming)
     if renames:
         redshift.frame = redshift.frame.rename(columns=renames)
         redshift.roles = {role: renames.get(col, col) for role, col in redshift.roles.items()}
-        notices.append(
-            "redshift columns renamed to avoid clashes: "
-            + ", ".join(f"{old} -> {new}" for old, new in renames.items())
-        )
+        clashes = {old: new for old, new in renames.items() if new != RAIL_REDSHIFT_COLUMN}
+        if clashes:
+            notices.append(
+                "redshift columns renamed to avoid clashes: "
+                + ", ".join(f"{old} -> {new}" for old, new in clashes.items())
+            )
     notices += cleaning_notices(redshift.report)
 
     filter_columns = [column for column, _, _ in profile.row_filters]
@@ -162,7 +167,7 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
         + ([EBV_COLUMN] if source.adds_ebv_column else [])
         + [MATCH_DISTANCE_COLUMN, MATCH_RANK_COLUMN]
         + photometry_columns(flux_type, bands, magnitudes=parameters.magnitudes,
-                             dereddened=source.dereddens)
+                             dereddened=source.dereddens, naming=parameters.naming)
         + ([SPLIT_COLUMN] if parameters.split_fraction is not None else [])
     )
     recipe = PartitionRecipe(
@@ -179,6 +184,9 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
         split_fraction=parameters.split_fraction,
         seed=int(parameters.seed),
         column_order=tuple(dict.fromkeys(column_order)),
+        naming=parameters.naming,
+        sample_rate=sample_rate(object_info.total_rows) if flux_type is not None else 0.0,
+        object_id_sampled=id_column is not None,
     )
     units = product_units(
         file_units=redshift.units,
@@ -186,6 +194,7 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
         object_coordinates=(object_info.ra_column, object_info.dec_column),
         flux_type=flux_type,
         bands=bands,
+        naming=parameters.naming,
     )
     # Fixed-width strings (FITS, HDF5) take the longest value of the whole catalog.
     fixed_width = parameters.output_format in ("fits", "hdf5")
@@ -221,6 +230,24 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
         inputs=inputs,
         notices=notices,
     )
+
+
+def naming_redshift_renames(
+    redshift: RedshiftCatalog, taken: set[str], naming: str
+) -> dict[str, str]:
+    """Renames of redshift columns: ``_specz`` where a name is taken...
+
+    ... and under ``--naming rail`` the redshift column as ``redshift`` (RAIL's
+    ``redshift_col``).
+    """
+    columns = list(redshift.frame.columns)
+    z_column = redshift.roles["z"]
+    if naming != "rail" or z_column == RAIL_REDSHIFT_COLUMN:
+        return reserved_redshift_renames(columns, taken)
+    # The redshift takes the name; a column already called so steps aside.
+    renames = reserved_redshift_renames(columns, taken | {RAIL_REDSHIFT_COLUMN})
+    renames[z_column] = RAIL_REDSHIFT_COLUMN
+    return renames
 
 
 def column_overrides(
