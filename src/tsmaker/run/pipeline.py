@@ -59,6 +59,8 @@ def make_training_set(
     z_flag_column: str | None = None,
     id_column: str | None = None,
     coord_unit: str | None = None,
+    naming: str | None = None,
+    crd_duplicates: str | None = None,
     execution: Mapping[str, Any] | None = None,
     like: str | int | None = None,
     config: str | Path | None = None,
@@ -120,6 +122,14 @@ def make_training_set(
         Columns of the redshift catalog; detected from common names when not given.
     coord_unit : str, optional
         ``auto`` (default), ``deg``, ``hour`` (RA in hours) or ``rad``.
+    naming : str, optional
+        Column names: ``rubin`` (default: ``g_cModelMag``, ...) or ``rail``
+        (``mag_g_lsst``, ``mag_err_g_lsst``, the redshift as ``redshift``, non-detections
+        as 99 with their 1-sigma limiting magnitude as error), as RAIL reads them.
+    crd_duplicates : str, optional
+        For a Combine-Redshift-Catalogs file: ``keep-ties`` (default: drop losing
+        duplicates and stars, keep unresolved ties), ``drop-ties`` (keep only the winners,
+        ``tie_result`` 1) or ``keep-all``.
     execution : mapping, optional
         ``{"workers": 2}``, ``{"scheduler": "tcp://..."}``, ``{"slurm": {...}}``.
     like : str or int, optional
@@ -171,7 +181,8 @@ def make_training_set(
         "seed": seed, "where": where, "z_min": z_min, "z_max": z_max,
         "keep_sentinels": keep_sentinels, "ra_column": ra_column, "dec_column": dec_column,
         "z_column": z_column, "z_err_column": z_err_column, "z_flag_column": z_flag_column,
-        "id_column": id_column, "coord_unit": coord_unit,
+        "id_column": id_column, "coord_unit": coord_unit, "naming": naming,
+        "crd_duplicates": crd_duplicates,
         "execution": dict(execution) if execution else None,
     }
     with using_registry(registry) as opened:
