@@ -139,13 +139,14 @@ def add_redshift_catalog(
 ) -> dict[str, Any]:
     """Register a redshift catalog: read it, detect its columns, count its rows."""
     from tsmaker.formats.tables import read_table
+    from tsmaker.inputs.crd import crd_role_overrides
     from tsmaker.inputs.redshift import detect_columns
 
     path = Path(path).expanduser()
     frame = read_table(path)
     if frame.empty:
         raise InputError(f"redshift catalog {str(path)!r} has no rows; give a non-empty catalog")
-    roles = detect_columns(list(frame.columns), overrides)
+    roles = detect_columns(list(frame.columns), crd_role_overrides(frame.columns, overrides))
     with using_registry(registry) as opened:
         record = opened.add_catalog(
             kind="redshift", name=name, location=str(path.resolve()), columns=roles,

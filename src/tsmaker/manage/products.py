@@ -275,6 +275,7 @@ def sky_of(product: ProductRecord, content: ProductContent) -> Sky:
             z_max=parameters.get("z_max"),
             where=parameters.get("where"),
             drop_sentinels=not parameters.get("keep_sentinels", False),
+            crd_duplicates=parameters.get("crd_duplicates") or "keep-ties",
         )
     except InputError as error:
         return Sky(problem=f"spec-z file unusable: {error}")

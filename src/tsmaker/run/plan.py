@@ -27,6 +27,7 @@ from tsmaker.columns import (
     reserved_redshift_renames,
 )
 from tsmaker.errors import CatalogError
+from tsmaker.inputs.crd import CRD_NOTICES
 from tsmaker.inputs.object_catalog import ObjectCatalogInfo, read_object_catalog_info
 from tsmaker.inputs.profiles import (
     ObjectProfile,
@@ -143,6 +144,7 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
         z_max=parameters.z_max,
         where=parameters.where,
         drop_sentinels=not parameters.keep_sentinels,
+        crd_duplicates=parameters.crd_duplicates,
     )
     taken = set(object_columns) | added_columns(
         flux_type, bands, magnitudes=parameters.magnitudes, dereddened=source.dereddens,
@@ -351,6 +353,7 @@ def check_output_dir(output_dir: str | None) -> Path:
 
 
 CLEANING_NOTICES: dict[str, str] = {
+    **CRD_NOTICES,
     "dropped_nan_coordinates": "rows with NaN coordinates dropped",
     "ra_wrapped_into_0_360": "RA values wrapped into [0, 360)",
     "dropped_missing_redshift": "rows with missing-redshift sentinels (NaN, <= -0.5, >= 99) "
