@@ -247,7 +247,10 @@ def sky_of(product: ProductRecord, content: ProductContent) -> Sky:
     from tsmaker.inputs.redshift import RedshiftCatalog
 
     redshift = product.inputs.get("redshift", {})
-    location, roles = redshift.get("location"), dict(redshift.get("columns", {}))
+    # The file's own names (a product made under --naming rail calls its redshift
+    # "redshift"); older products record the product's names only.
+    location = redshift.get("location")
+    roles = dict(redshift.get("file_columns") or redshift.get("columns", {}))
     if not location or not {"ra", "dec"} <= set(roles):
         return Sky(problem="the product does not record its spec-z file and columns")
     key_column = content.columns["key"]

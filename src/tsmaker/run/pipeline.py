@@ -23,6 +23,10 @@ from tsmaker.parameters import save_config as write_config
 from tsmaker.run.plan import Reporter, RunPlan, plan_run, silent
 
 if TYPE_CHECKING:
+    import pandas as pd
+    from astropy.table import Table
+    from lsdb import Catalog
+
     from tsmaker.registry import ProductRecord, Registry
 
 SORT_ORDER = "spec-z HEALPix order-29 index, spec-z key, match_rank"
@@ -30,7 +34,7 @@ SORT_ORDER = "spec-z HEALPix order-29 index, spec-z key, match_rank"
 
 def make_training_set(
     name: str | None = None,
-    redshift_catalog: str | Path | None = None,
+    redshift_catalog: str | Path | pd.DataFrame | Table | Catalog | None = None,
     object_catalog: str | Path | None = None,
     *,
     description: str | None = None,
@@ -77,8 +81,11 @@ def make_training_set(
     ----------
     name : str
         Product name; registered as ``NAME_<id>``.
-    redshift_catalog : str or Path
-        A registered redshift catalog (name or id) or a Parquet/CSV/FITS/HDF5/HATS path.
+    redshift_catalog : str, Path, pandas.DataFrame, astropy.table.Table or lsdb.Catalog
+        A registered redshift catalog (name or id), a Parquet/CSV/FITS/HDF5/HATS path,
+        or a table in memory: it is stored once under its content fingerprint in
+        ``$TSMAKER_HOME/inputs`` (:mod:`tsmaker.inputs.in_memory`) and the product
+        records that file and the fingerprint.
     object_catalog : str or Path
         A registered object catalog (``dp1``, ``dp02``, ``demo``, ...) or a HATS path/URL.
     description : str, optional
@@ -167,8 +174,11 @@ def make_training_set(
     >>> product.summary["matched_specz"] <= product.rows <= 2 * product.summary["matched_specz"]
     True
     """
+    from tsmaker.inputs.in_memory import in_memory_kind, store_table
     from tsmaker.registry import using_registry
 
+    if in_memory_kind(redshift_catalog) is not None:
+        redshift_catalog = store_table(redshift_catalog).path
     explicit = {
         "name": name, "redshift_catalog": _text(redshift_catalog),
         "object_catalog": _text(object_catalog), "description": description,

@@ -28,6 +28,7 @@ from tsmaker.columns import (
 )
 from tsmaker.errors import CatalogError
 from tsmaker.inputs.crd import CRD_NOTICES
+from tsmaker.inputs.in_memory import stored_table_description
 from tsmaker.inputs.object_catalog import ObjectCatalogInfo, read_object_catalog_info
 from tsmaker.inputs.profiles import (
     ObjectProfile,
@@ -146,6 +147,7 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
         drop_sentinels=not parameters.keep_sentinels,
         crd_duplicates=parameters.crd_duplicates,
     )
+    file_roles = dict(redshift.roles)  # before any rename: the file's own column names
     taken = set(object_columns) | added_columns(
         flux_type, bands, magnitudes=parameters.magnitudes, dereddened=source.dereddens,
         naming=parameters.naming,
@@ -208,6 +210,7 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
             "columns": redshift.roles,
             "fingerprint": file_fingerprint(Path(redshift_reference.location)),
             "cleaning": redshift.report,
+            "file_columns": file_roles,
         },
         "object": {
             "reference": parameters.object_catalog,
@@ -217,6 +220,9 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
             "margin_threshold_arcsec": object_info.margin_threshold_arcsec,
         },
     }
+    in_memory = stored_table_description(redshift_reference.location)
+    if in_memory is not None:
+        inputs["redshift"]["in_memory"] = in_memory
     return RunPlan(
         parameters=parameters,
         execution=execution,
