@@ -178,3 +178,19 @@ def test_cli_prints_coverage_and_completeness(mock, tmp_path):
     assert f"i {figures['completeness_50_mag']['i']:.2f}" in completeness_line
     by_magnitude = next(line for line in result.stderr.splitlines() if "coverage by i" in line)
     assert ">=25 0%" in by_magnitude
+
+
+@pytest.mark.slow
+def test_a_catalog_without_ids_is_sampled_by_ra(mock, tmp_path, monkeypatch):
+    objects = mock["objects"].drop(columns=["objectId"])
+    collection = write_collection(objects, tmp_path / "no_ids", partition_rows=6_000,
+                                  lowest_order=4)
+    monkeypatch.setattr(representativeness, "MAX_SAMPLE_OBJECTS", 6_000)
+    product = make_training_set("no_ids", mock["specz_path"], collection, flux_type="cModel",
+                                output_dir=str(tmp_path))
+    sample = product.summary["representativeness"]["photometric_sample"]
+    holding = set(partition_index(collection, mock["specz"]["ra"], mock["specz"]["dec"]))
+    where = partition_index(collection, objects["coord_ra"], objects["coord_dec"])
+    read = objects[np.isin(where, list(holding))]
+    assert sample["by"] == "RA"
+    assert sample["objects"] == int(sample_mask(read["coord_ra"].to_numpy(), 6_000 / OBJECTS).sum())

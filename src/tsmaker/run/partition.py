@@ -96,42 +96,69 @@ def match_and_finish(
     if keep_index:
         return [
             (finish_partition(matches, recipe, keep_index=True), (pixel,),
-             photometric_counts(matches.partition_objects, recipe))
+             photometric_counts([photometric_sample(matches.partition_objects, recipe)],
+                                recipe))
             for matches, pixel in zip(match_pixels(pixel_matches, matcher), pixels, strict=True)
         ]
     # The partitions' columns are joined before a DataFrame is built: one DataFrame per
     # task, not one per partition and a concat (a third of a task's time in pandas).
     finished = []
-    counts: SampleCounts | None = None
+    samples = []
     for matches in match_pixels(pixel_matches, matcher):
         finished.append(finish_columns(matches, recipe)[0])
-        partition_counts = photometric_counts(matches.partition_objects, recipe)
-        if partition_counts is not None:
-            counts = partition_counts if counts is None else counts + partition_counts
+        samples.append(photometric_sample(matches.partition_objects, recipe))
     columns = {name: _concat_column([part[name] for part in finished]) for name in finished[0]}
-    return [(pd.DataFrame(columns, copy=False), pixels, counts)]
+    return [(pd.DataFrame(columns, copy=False), pixels, photometric_counts(samples, recipe))]
 
 
-def photometric_counts(objects: pa.Table | None, recipe: PartitionRecipe) -> SampleCounts | None:
-    """The aggregates of the photometric sample drawn from one partition's objects.
+def photometric_sample(
+    objects: pa.Table | None, recipe: PartitionRecipe
+) -> tuple[pa.ChunkedArray, pa.Table] | None:
+    """What the photometric sample needs of one partition's objects (no copy).
 
     The objects are the partition's own, as read for the match (its margin's belong to
-    other partitions); the sample is those whose id hashes below the run's rate
-    (:func:`tsmaker.science.representativeness.sample_mask`), so no object is read for
-    it and none is counted twice. Their magnitudes are the product's: the flux type,
-    the zero point, dereddened when the run dereddens.
+    other partitions), so no object is read for the sample and none is counted twice.
+    Returns the key the sample is drawn by (the object id, else the RA) and the fluxes
+    with what E(B-V) needs.
     """
     if objects is None or recipe.sample_rate <= 0 or recipe.flux_type is None:
         return None
+    by_id = recipe.object_id_sampled and recipe.object_id_column is not None
+    key = objects.column(recipe.object_id_column if by_id else recipe.object_ra_column)
+    needed = [band_columns(recipe.flux_type, band).flux for band in recipe.bands]
+    if recipe.dust.reads_catalog_ebv:
+        needed.append(EBV_COLUMN)
+    elif recipe.dust.adds_ebv_column:
+        needed += [recipe.object_ra_column, recipe.object_dec_column]
+    return key, objects.select(needed)
+
+
+def photometric_counts(
+    samples: list[tuple[pa.ChunkedArray, pa.Table] | None], recipe: PartitionRecipe
+) -> SampleCounts | None:
+    """The aggregates of the photometric sample drawn from a task's partitions.
+
+    The sample is the objects whose key (the object id, else the bits of the RA)
+    hashes below the run's rate (:func:`tsmaker.science.representativeness.sample_mask`).
+    Drawn and counted once per task, not per partition: a partition holds a few thousand
+    objects, and a few dozen numpy and Arrow calls on each would cost more in calls than
+    in work. Magnitudes are the product's: the flux type, the zero point, dereddened
+    when the run dereddens.
+    """
+    drawn = [sample for sample in samples if sample is not None]
+    if not drawn or recipe.flux_type is None:
+        return None
     import numpy as np
+    import pyarrow as pa
 
     from tsmaker.science.photometry import band_magnitudes
     from tsmaker.science.representativeness import choose_grid, count_objects, sample_mask
 
-    if recipe.object_id_sampled and recipe.object_id_column is not None:
-        keys = objects.column(recipe.object_id_column).to_numpy()
-    else:
-        keys = objects.column(recipe.object_ra_column).to_numpy().astype(np.float64)
+    keys = np.concatenate([key.to_numpy() for key, _ in drawn])
+    if keys.dtype.kind == "f":
+        keys = keys.astype(np.float64)
+    tables = [table for _, table in drawn]
+    objects = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
     sample = objects.take(np.flatnonzero(sample_mask(keys, recipe.sample_rate)))
     columns = {name: sample.column(name).to_numpy() for name in sample.column_names}
     magnitudes = band_magnitudes(

@@ -184,9 +184,11 @@ def sample_rate(total_rows: int | None) -> float:
 def sample_mask(keys: np.ndarray, rate: float) -> np.ndarray:
     """True for the objects in the sample: a hash of each key below ``rate``.
 
-    The hash is splitmix64 of the 64-bit key (an object id, or the bits of a
-    coordinate), so an object is sampled or not whatever partition or task holds it,
-    and about ``rate`` of any set of objects is.
+    The hash is splitmix64's mixing of the 64-bit key (an object id, or the bits of a
+    coordinate; its last xor-shift, which leaves the top bits alone, is left out), and
+    an object is sampled when the hash is below ``rate`` x 2^64: so an object is sampled
+    or not whatever partition or task holds it, and about ``rate`` of any set of
+    objects is.
 
     Examples
     --------
@@ -204,14 +206,17 @@ def sample_mask(keys: np.ndarray, rate: float) -> np.ndarray:
         return np.ones(len(keys), dtype=bool)
     if keys.dtype.itemsize != 8:
         keys = keys.astype(np.int64)
+    # In place on one copy: this runs on every object a run reads.
+    value = keys.view(np.uint64) ^ np.uint64(_SAMPLE_SALT)
+    shifted = np.empty_like(value)
     with np.errstate(over="ignore"):
-        value = keys.view(np.uint64) ^ np.uint64(_SAMPLE_SALT)
-        value = value + np.uint64(0x9E3779B97F4A7C15)
-        value = (value ^ (value >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        value = (value ^ (value >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        value = value ^ (value >> np.uint64(31))
-    # Compare the top 53 bits with the rate as a float: exact for every rate given.
-    return (value >> np.uint64(11)).astype(np.float64) < rate * float(1 << 53)
+        np.right_shift(value, np.uint64(30), out=shifted)
+        np.bitwise_xor(value, shifted, out=value)
+        np.multiply(value, np.uint64(0xBF58476D1CE4E5B9), out=value)
+        np.right_shift(value, np.uint64(27), out=shifted)
+        np.bitwise_xor(value, shifted, out=value)
+        np.multiply(value, np.uint64(0x94D049BB133111EB), out=value)
+    return value < np.uint64(min(int(rate * 2.0**64), 2**64 - 1))
 
 
 @dataclass
