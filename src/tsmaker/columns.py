@@ -29,6 +29,43 @@ DEREDDENED_SUFFIX = "_dered"
 
 UNIT_DEGREE, UNIT_ARCSEC, UNIT_NJY, UNIT_MAG = "deg", "arcsec", "nJy", "mag"
 
+
+@dataclass(frozen=True)
+class BandColumns:
+    """The column names of one band of one flux type, e.g. ``g`` of ``cModel``.
+
+    Examples
+    --------
+    >>> names = band_columns("cModel", "g")
+    >>> names.flux, names.flux_err, names.magnitude(dereddened=True)
+    ('g_cModelFlux', 'g_cModelFluxErr', ('g_cModelMag_dered', 'g_cModelMagErr_dered'))
+    """
+
+    flux: str
+    """Flux in nJy, as the object catalog names it (``g_cModelFlux``)."""
+    flux_err: str
+    """Its error (``g_cModelFluxErr``)."""
+    mag: str
+    """AB magnitude tsmaker adds (``g_cModelMag``)."""
+    mag_err: str
+    """Its error (``g_cModelMagErr``)."""
+
+    def dereddened_flux(self) -> tuple[str, str]:
+        """The dereddened flux and flux-error columns (``g_cModelFlux_dered``, ...)."""
+        return self.flux + DEREDDENED_SUFFIX, self.flux_err + DEREDDENED_SUFFIX
+
+    def magnitude(self, *, dereddened: bool) -> tuple[str, str]:
+        """The magnitude and magnitude-error columns, from dereddened fluxes or not."""
+        suffix = DEREDDENED_SUFFIX if dereddened else ""
+        return self.mag + suffix, self.mag_err + suffix
+
+
+def band_columns(flux_type: str, band: str) -> BandColumns:
+    """The column names of ``band`` for ``flux_type``, as Rubin writes them."""
+    stem = f"{band}_{flux_type}"
+    return BandColumns(f"{stem}Flux", f"{stem}FluxErr", f"{stem}Mag", f"{stem}MagErr")
+
+
 # --naming rail: the names and conventions of RAIL (LSST DESC's photo-z framework),
 # from rail_base's rail.core.common_params (bands, err_bands, redshift_col, nondetect_val).
 RAIL_REDSHIFT_COLUMN = "redshift"
@@ -67,64 +104,6 @@ def magnitude_columns(
     if naming == "rail":
         return rail_band_columns(band)
     return band_columns(flux_type, band).magnitude(dereddened=dereddened)
-
-
-def naming_renames(
-    flux_type: str | None, bands: Sequence[str], *, dereddened: bool, naming: str
-) -> dict[str, str]:
-    """The magnitude columns a naming renames: Rubin's name -> the naming's.
-
-    Examples
-    --------
-    >>> naming_renames("cModel", "g", dereddened=False, naming="rail")
-    {'g_cModelMag': 'mag_g_lsst', 'g_cModelMagErr': 'mag_err_g_lsst'}
-    >>> naming_renames("cModel", "g", dereddened=False, naming="rubin")
-    {}
-    """
-    if naming == "rubin" or flux_type is None:
-        return {}
-    renames = {}
-    for band in bands:
-        rubin = band_columns(flux_type, band).magnitude(dereddened=dereddened)
-        renamed = magnitude_columns(flux_type, band, dereddened=dereddened, naming=naming)
-        renames.update(zip(rubin, renamed, strict=True))
-    return renames
-
-
-@dataclass(frozen=True)
-class BandColumns:
-    """The column names of one band of one flux type, e.g. ``g`` of ``cModel``.
-
-    Examples
-    --------
-    >>> names = band_columns("cModel", "g")
-    >>> names.flux, names.flux_err, names.magnitude(dereddened=True)
-    ('g_cModelFlux', 'g_cModelFluxErr', ('g_cModelMag_dered', 'g_cModelMagErr_dered'))
-    """
-
-    flux: str
-    """Flux in nJy, as the object catalog names it (``g_cModelFlux``)."""
-    flux_err: str
-    """Its error (``g_cModelFluxErr``)."""
-    mag: str
-    """AB magnitude tsmaker adds (``g_cModelMag``)."""
-    mag_err: str
-    """Its error (``g_cModelMagErr``)."""
-
-    def dereddened_flux(self) -> tuple[str, str]:
-        """The dereddened flux and flux-error columns (``g_cModelFlux_dered``, ...)."""
-        return self.flux + DEREDDENED_SUFFIX, self.flux_err + DEREDDENED_SUFFIX
-
-    def magnitude(self, *, dereddened: bool) -> tuple[str, str]:
-        """The magnitude and magnitude-error columns, from dereddened fluxes or not."""
-        suffix = DEREDDENED_SUFFIX if dereddened else ""
-        return self.mag + suffix, self.mag_err + suffix
-
-
-def band_columns(flux_type: str, band: str) -> BandColumns:
-    """The column names of ``band`` for ``flux_type``, as Rubin writes them."""
-    stem = f"{band}_{flux_type}"
-    return BandColumns(f"{stem}Flux", f"{stem}FluxErr", f"{stem}Mag", f"{stem}MagErr")
 
 
 def flux_columns(flux_type: str, bands: Iterable[str]) -> list[str]:

@@ -4,17 +4,19 @@ import numpy as np
 import pytest
 
 from tsmaker.science import representativeness as rep
+from tsmaker.science.coverage import (
+    colour_colour_map,
+    completeness_50_magnitude,
+    coverage_by_magnitude,
+    coverage_fraction,
+    summarise,
+)
 from tsmaker.science.representativeness import (
     CoverageGrid,
     choose_grid,
-    colour_colour_map,
-    completeness_50_magnitude,
     count_objects,
-    coverage_by_magnitude,
-    coverage_fraction,
     sample_mask,
     sample_rate,
-    summarise,
 )
 
 # --------------------------------------------------------------------- the grid

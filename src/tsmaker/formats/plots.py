@@ -58,7 +58,7 @@ def coverage_figures(product: ProductRecord) -> dict[str, Any] | None:
     colour-colour coverage map. None for a product without them (no photometry, or
     made before they existed).
     """
-    from tsmaker.science.representativeness import colour_colour_map
+    from tsmaker.science.coverage import colour_colour_map
 
     figures = (product.summary or {}).get("representativeness")
     if not figures:

@@ -186,7 +186,8 @@ class _Statistics:
 
     def representativeness(self, plan: RunPlan) -> dict[str, Any] | None:
         """``summary["representativeness"]``: coverage, completeness; None without fluxes."""
-        from tsmaker.science.representativeness import choose_grid, empty_counts, summarise
+        from tsmaker.science.coverage import summarise
+        from tsmaker.science.representativeness import choose_grid, empty_counts
 
         recipe = self.recipe
         if recipe.sample_rate <= 0 or recipe.flux_type is None:
@@ -198,7 +199,7 @@ class _Statistics:
             sampling={"rate": round(recipe.sample_rate, 9),
                       "catalog_rows": plan.object_info.total_rows,
                       "drawn_from": "the objects of the partitions holding spec-z",
-                      "by": "object id" if recipe.object_id_sampled else "RA"},
+                      "by": "object id" if recipe.object_id_column else "RA"},
             magnitudes={"flux_type": recipe.flux_type, "zero_point": recipe.zero_point,
                         "dust": recipe.dust.name, "dereddened": recipe.dust.dereddens},
         )

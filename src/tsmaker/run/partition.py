@@ -68,9 +68,8 @@ class PartitionRecipe:
     naming: str = "rubin"
     """``rail``: magnitudes named ``mag_{band}_lsst``, non-detections written as 99."""
     sample_rate: float = 0.0
-    """Share of the objects read drawn into the photometric sample (0: none drawn)."""
-    object_id_sampled: bool = True
-    """Sample by object id (else by the bits of the RA, for catalogs without an id)."""
+    """Share of the objects read drawn into the photometric sample (0: none drawn); by
+    object id, else (a catalog without ids) by the bits of the RA."""
 
 
 def match_and_finish(
@@ -123,8 +122,7 @@ def photometric_sample(
     """
     if objects is None or recipe.sample_rate <= 0 or recipe.flux_type is None:
         return None
-    by_id = recipe.object_id_sampled and recipe.object_id_column is not None
-    key = objects.column(recipe.object_id_column if by_id else recipe.object_ra_column)
+    key = objects.column(recipe.object_id_column or recipe.object_ra_column)
     needed = [band_columns(recipe.flux_type, band).flux for band in recipe.bands]
     if recipe.dust.reads_catalog_ebv:
         needed.append(EBV_COLUMN)

@@ -190,7 +190,6 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
         column_order=tuple(dict.fromkeys(column_order)),
         naming=parameters.naming,
         sample_rate=sample_rate(object_info.total_rows) if flux_type is not None else 0.0,
-        object_id_sampled=id_column is not None,
     )
     units = product_units(
         file_units=redshift.units,
