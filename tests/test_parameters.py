@@ -120,3 +120,20 @@ def test_python_api_takes_like_and_config_and_saves_only_valid_parameters(tmp_pa
     assert from_file.parameters["radius_arcsec"] == 2.0
     assert from_file.parameters["n_neighbors"] == 1
     assert Path(from_file.files[0]).parent == home_products
+
+
+def test_numpy_scalars_are_numbers_like_python_ones():
+    import numpy as np
+
+    RunParameters(**REQUIRED, n_neighbors=np.int64(2), split_fraction=np.float32(0.5),
+                  radius_arcsec=np.float64(1.5)).validate()
+    with pytest.raises(ParameterError, match="n_neighbors True must be a whole number"):
+        RunParameters(**REQUIRED, n_neighbors=True).validate()
+
+
+def test_extinction_coefficient_messages_speak_each_front_end_s_language():
+    with pytest.raises(ParameterError) as raised:
+        parse_extinction_coeffs("u=4.8,g")
+    assert raised.value.message("cli") == (
+        "--extinction-coeffs: cannot read 'g'; write band=value pairs, e.g. u=4.81,g=3.64,r=2.70")
+    assert "{'u': 4.81, 'g': 3.64}" in str(raised.value)

@@ -13,6 +13,7 @@ keys, with dashes or underscores: ``redshift``, ``object``, ``radius``, ``neighb
 
 import json
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -323,7 +324,8 @@ def _field_name(key: str) -> str:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A real number, numpy's scalars included (numpy's bool is not one), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def parse_extinction_coeffs(text: str) -> dict[str, float]:
@@ -349,14 +351,17 @@ def parse_extinction_coeffs(text: str) -> dict[str, float]:
             if not math.isfinite(coefficients[band.strip()]):
                 raise ValueError
         except ValueError:
-            raise parameter_error(
-                "extinction_coeffs", f"{{name}}: cannot read {pair!r}; write band=value "
-                "pairs, e.g. {set}u=4.81,g=3.64,r=2.70"
-            ) from None
+            raise ParameterError("extinction_coeffs", {
+                "cli": f"--extinction-coeffs: cannot read {pair!r}; write band=value pairs, "
+                "e.g. u=4.81,g=3.64,r=2.70",
+                "python": f"extinction_coeffs: cannot read {pair!r}; write band=value pairs, "
+                "e.g. \"u=4.81,g=3.64\", or give a mapping such as {'u': 4.81, 'g': 3.64}",
+            }) from None
     if not coefficients:
-        raise parameter_error(
-            "extinction_coeffs", "{name} is empty; write e.g. {set}u=4.81,g=3.64,r=2.70"
-        )
+        raise ParameterError("extinction_coeffs", {
+            "cli": "--extinction-coeffs is empty; write e.g. u=4.81,g=3.64,r=2.70",
+            "python": "extinction_coeffs is empty; give e.g. {'u': 4.81, 'g': 3.64}",
+        })
     return coefficients
 
 

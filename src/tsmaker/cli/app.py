@@ -127,6 +127,3 @@ def _usage_exceptions() -> tuple[type[BaseException], ...]:
         return (TyperException,)
     return (TyperException, click.exceptions.ClickException)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

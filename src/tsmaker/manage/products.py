@@ -46,8 +46,9 @@ def data_path(product: ProductRecord, *, purpose: str = "read") -> Path:
         The product is not done, has no files, or its data file is missing.
     """
     if product.status != "done":
-        reason = f" ({product.message})" if product.message else ""
-        advice = ("wait for it to finish" if product.status == "running"
+        reason = (f" ({product.message})" if product.message
+                  and product.message != product.status else "")
+        advice = ("wait for it to finish" if product.status in ACTIVE_STATUSES
                   else f"run it again, e.g. `tsmaker run --like {product.full_name}`")
         raise ProductError(
             f"product {product.full_name} is {product.status}{reason}, not done; only a "
@@ -95,7 +96,7 @@ def remove_product(
     """
     with using_registry(registry) as opened:
         product = opened.begin_removal(reference, force=force)
-        if product.status in ACTIVE_STATUSES:
+        if product.status == "running":  # a queued product's pid is its server's
             stop_run(product)
         delete_files(product)
         opened.delete_product(product.id)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tsmaker.errors import CatalogError
+from tsmaker.errors import CatalogError, first_line
 from tsmaker.parameters import parameter_error
 
 if TYPE_CHECKING:
@@ -114,9 +114,8 @@ class PixelMatcher:
                 else:
                     table = _read_remote(file, columns)
             except (OSError, pa.ArrowInvalid) as error:
-                text = str(error).strip()
-                reason = "no such file" if isinstance(error, FileNotFoundError) else (
-                    text.splitlines()[0] if text else type(error).__name__)
+                reason = ("no such file" if isinstance(error, FileNotFoundError)
+                          else first_line(error))
                 raise CatalogError(
                     f"object catalog file {file.describe()!r} cannot be read ({reason}); "
                     "the catalog is incomplete or unreachable: check it, or copy it again"

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from tsmaker.errors import ProductError, require_choice
+from tsmaker.errors import ProductError, RunCancelled, require_choice
 from tsmaker.registry.product_table import ProductTable, product_from_row, product_row_by_id
 from tsmaker.registry.records import ACTIVE_STATUSES, ProductRecord
 from tsmaker.registry.rows import dump_json, utc_now
@@ -48,7 +48,8 @@ class ProductLifecycle(ProductTable):
         with self._transaction(write=True) as connection:
             row = product_row_by_id(connection, product_id)
             if row["status"] != "queued":
-                raise ProductError(
+                error = RunCancelled if row["status"] == "cancelled" else ProductError
+                raise error(
                     f"product {row['name']}_{row['id']} is {row['status']}, not queued; "
                     "only a queued product can be started"
                 )
@@ -104,7 +105,7 @@ class ProductLifecycle(ProductTable):
 
         Raises
         ------
-        ProductError
+        RunCancelled
             The product is no longer running (cancelled, removed, reaped).
         """
         with self._transaction(write=True) as connection:
@@ -113,8 +114,9 @@ class ProductLifecycle(ProductTable):
             ).fetchone()
             if row is None or row["status"] != "running":
                 state = "removed" if row is None else row["status"]
-                raise ProductError(
-                    f"product {product_id} was {state} while it ran; its files were not kept"
+                name = f"{row['name']}_{product_id}" if row is not None else str(product_id)
+                raise RunCancelled(
+                    f"product {name} was {state} while it ran; its files were not kept"
                 )
 
             def done(*, rows: int, files: list[str], summary: Mapping[str, Any]) -> ProductRecord:
@@ -166,8 +168,6 @@ class ProductLifecycle(ProductTable):
 
         Raises
         ------
-        ProductError
-            Unknown id.
         InputError
             ``status`` is not "failed" or "interrupted".
         """
@@ -243,6 +243,9 @@ class ProductLifecycle(ProductTable):
     def reap_stale_products(self) -> list[int]:
         """Mark "interrupted" the queued or running products whose process died on this host.
 
+        A running product's process is its run; a queued product's is the process that
+        queued it (a server), which owns the queue: when it dies, nothing will run them.
+
         Products run on other hosts are left alone: their processes cannot be seen.
 
         Returns
@@ -259,17 +262,20 @@ class ProductLifecycle(ProductTable):
                 "AND host = ? AND pid IS NOT NULL ORDER BY id",
                 (host,),
             ).fetchall()
-        stale_ids = [row["id"] for row in rows if not _process_exists(row["pid"])]
-        if not stale_ids:
+        stale = [(row["id"], row["pid"]) for row in rows if not _process_exists(row["pid"])]
+        if not stale:
             return []
         reaped_ids = []
         with self._transaction(write=True) as connection:
             finished_at = utc_now()
-            for product_id in stale_ids:
+            for product_id, pid in stale:
+                # The pid must still be the dead one: a queued product may have been
+                # started meanwhile by a live job.
                 cursor = connection.execute(
                     "UPDATE products SET status = 'interrupted', message = ?, "
-                    "finished_at = ? WHERE id = ? AND status IN ('queued', 'running')",
-                    (STALE_PRODUCT_MESSAGE, finished_at, product_id),
+                    "finished_at = ? WHERE id = ? AND pid = ? "
+                    "AND status IN ('queued', 'running')",
+                    (STALE_PRODUCT_MESSAGE, finished_at, product_id, pid),
                 )
                 if cursor.rowcount:
                     reaped_ids.append(product_id)

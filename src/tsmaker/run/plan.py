@@ -26,7 +26,7 @@ from tsmaker.columns import (
     product_units,
     reserved_redshift_renames,
 )
-from tsmaker.errors import CatalogError
+from tsmaker.errors import CatalogError, ParameterError
 from tsmaker.inputs.crd import CRD_NOTICES
 from tsmaker.inputs.in_memory import stored_table_description
 from tsmaker.inputs.object_catalog import ObjectCatalogInfo, read_object_catalog_info
@@ -122,10 +122,13 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
     if source.dereddens and flux_type is not None:
         missing = [band for band in bands if band not in coefficients]
         if missing:
-            raise parameter_error(
-                "extinction_coeffs", f"no extinction coefficient for band(s) "
-                f"{', '.join(missing)}; give them with {{set}}band=value,..."
-            )
+            bands_text = ", ".join(missing)
+            raise ParameterError("extinction_coeffs", {
+                "cli": f"no extinction coefficient for band(s) {bands_text}; give them with "
+                "--extinction-coeffs band=value,...",
+                "python": f"no extinction coefficient for band(s) {bands_text}; give them "
+                "with extinction_coeffs={'band': value, ...}",
+            })
     id_column = guess_id_column(object_info.columns, profile)
     if parameters.unique == "closest" and id_column is None:
         raise CatalogError(

@@ -235,14 +235,17 @@ def fetch_map(
             if md5 is None or _md5_of(destination) == md5:
                 continue
         pending, downloaded_md5 = _stream_to(url, destination, progress)
-        problem = None
-        if md5 is not None and downloaded_md5 != md5:
-            problem = f"md5 {downloaded_md5} differs from the expected {md5}"
-        problem = problem or _fits_problem(pending.temporary, map_file)
-        if problem is not None:
+        try:
+            problem = None
+            if md5 is not None and downloaded_md5 != md5:
+                problem = f"md5 {downloaded_md5} differs from the expected {md5}"
+            problem = problem or _fits_problem(pending.temporary, map_file)
+            if problem is not None:
+                raise _download_failed(url, problem, destination.name, folder)
+            pending.commit()
+        except BaseException:
             pending.discard()
-            raise _download_failed(url, problem, destination.name, folder)
-        pending.commit()
+            raise
 
     location = locate_in(spec, searched)
     if not location.found:
