@@ -45,6 +45,7 @@ def mock(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "objectId": rng.permutation(OBJECTS).astype(np.int64) + 1_000_000,
         "coord_ra": rng.uniform(150.0, 151.5, OBJECTS),
         "coord_dec": rng.uniform(1.0, 2.5, OBJECTS),
+        "ebv": rng.uniform(0.0, 0.3, OBJECTS).astype(np.float32),
     })
     for band in BANDS:
         flux = 10.0 ** (-0.4 * (mags[band] - ZERO_POINT))
@@ -150,6 +151,25 @@ def test_a_sampled_run_counts_each_sampled_object_once(mock, tmp_path, monkeypat
     histogram_i = np.histogram(magnitudes_by_hand(sampled)["i"],
                                bins=representativeness.histogram_edges())[0]
     assert figures["histograms"]["photometric"]["i"] == histogram_i.tolist()
+
+
+def test_dereddened_runs_count_dereddened_magnitudes(mock, tmp_path):
+    coefficients = {"g": 3.64, "r": 2.70, "i": 2.06, "z": 1.58}
+    product = make_training_set("dered", mock["specz_path"], mock["collection"],
+                                flux_type="cModel", dust="catalog",
+                                extinction_coeffs=coefficients, output_dir=str(tmp_path))
+    figures = product.summary["representativeness"]
+    assert figures["magnitudes"]["dereddened"] is True
+    read = objects_read(mock)
+    ebv = read["ebv"].to_numpy(dtype=np.float64)
+    dereddened_i = magnitudes_by_hand(read)["i"] - coefficients["i"] * ebv
+    histogram = np.histogram(dereddened_i, bins=representativeness.histogram_edges())[0]
+    assert figures["histograms"]["photometric"]["i"] == histogram.tolist()
+    training = mock["objects"].iloc[mock["chosen"]]
+    training_i = magnitudes_by_hand(training)["i"] - coefficients["i"] * training[
+        "ebv"].to_numpy(dtype=np.float64)
+    assert figures["histograms"]["training"]["i"] == np.histogram(
+        training_i, bins=representativeness.histogram_edges())[0].tolist()
 
 
 @pytest.mark.slow
