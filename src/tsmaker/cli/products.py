@@ -28,14 +28,14 @@ def products_list(json_output: JsonOption = False) -> None:
 @products_app.command("show")
 def products_show(ref: ProductArgument, json_output: JsonOption = False) -> None:
     """Everything recorded about one product."""
-    from tsmaker.cli.render import print_json, print_record
+    from tsmaker.cli.render import print_json, print_record, shown_record
     from tsmaker.manage.products import get_product
 
     product = get_product(ref).to_dict()
     if json_output:
         print_json(product)
     else:
-        print_record(product, f"Product {product['full_name']}")
+        print_record(shown_record(product), f"Product {product['full_name']}")
 
 
 @products_app.command("path")

@@ -163,6 +163,22 @@ def summary_lines(product: Mapping[str, Any]) -> Iterable[str]:
     yield from representativeness_lines(summary.get("representativeness"))
 
 
+def shown_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A product record for reading: the representativeness figures without their counts.
+
+    The histograms and grid cells behind the figures are left to ``--json``.
+    """
+    shown = dict(record)
+    summary = dict(shown.get("summary") or {})
+    figures = summary.get("representativeness")
+    if figures:
+        summary["representativeness"] = {
+            key: value for key, value in figures.items() if key not in ("histograms", "grid")
+        } | {"histograms, grid": "see --json"}
+        shown["summary"] = summary
+    return shown
+
+
 def representativeness_lines(figures: Mapping[str, Any] | None) -> Iterable[str]:
     """The coverage and completeness figures of a product, in a few lines."""
     if not figures:
