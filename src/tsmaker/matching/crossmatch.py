@@ -242,7 +242,8 @@ class PixelMatches:
     distance_arcsec: np.ndarray
     """Great-circle distance of each pair (numpy.ndarray)."""
     partition_objects: pa.Table | None = None
-    """Every object of the partition read (not its margin's), after the row filters."""
+    """Every object of the partition read (not its margin's), after the row filters;
+    None for a task whose partitions other tasks own (spec-z beyond the footprint)."""
 
 
 def match_pixels(tasks: Sequence[PixelMatch], matcher: PixelMatcher) -> Iterator[PixelMatches]:

@@ -147,10 +147,7 @@ def group_pixel_matches(
 
 
 class _Statistics:
-    """Counts gathered while streaming: rows, matched spec-z, rank-1 distances...
-
-    ... and the aggregates of the training set and of the photometric sample.
-    """
+    """Counts gathered while streaming: rows, spec-z, distances, the samples' aggregates."""
 
     def __init__(self, recipe: PartitionRecipe, specz_rows: int) -> None:
         self.recipe = recipe

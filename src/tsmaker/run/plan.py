@@ -245,9 +245,9 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
 def naming_redshift_renames(
     redshift: RedshiftCatalog, taken: set[str], naming: str
 ) -> dict[str, str]:
-    """Renames of redshift columns: ``_specz`` where a name is taken...
+    """The redshift columns' renames: ``_specz`` where a name is taken.
 
-    ... and under ``--naming rail`` the redshift column as ``redshift`` (RAIL's
+    Under ``--naming rail`` the redshift column also becomes ``redshift`` (RAIL's
     ``redshift_col``).
     """
     columns = list(redshift.frame.columns)
