@@ -23,6 +23,7 @@ _EXPORTS: dict[str, str] = {
     "read_product": "tsmaker.manage.products",
     "read_product_table": "tsmaker.formats.tables",
     "plot_product": "tsmaker.manage.products",
+    "plot_product_figures": "tsmaker.manage.products",
     "TsmakerError": "tsmaker.errors",
     "InputError": "tsmaker.errors",
     "ParameterError": "tsmaker.errors",
@@ -49,6 +50,7 @@ __all__ = [
     "__version__",
     "make_training_set",
     "plot_product",
+    "plot_product_figures",
     "read_product",
     "read_product_table",
 ]
@@ -65,7 +67,7 @@ if TYPE_CHECKING:
         TsmakerError,
     )
     from tsmaker.formats.tables import read_product_table
-    from tsmaker.manage.products import plot_product, read_product
+    from tsmaker.manage.products import plot_product, plot_product_figures, read_product
     from tsmaker.parameters import RunParameters
     from tsmaker.registry import CatalogRecord, ProductRecord, Registry
     from tsmaker.run.pipeline import make_training_set

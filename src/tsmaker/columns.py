@@ -66,6 +66,46 @@ def band_columns(flux_type: str, band: str) -> BandColumns:
     return BandColumns(f"{stem}Flux", f"{stem}FluxErr", f"{stem}Mag", f"{stem}MagErr")
 
 
+# --naming rail: the names and conventions of RAIL (LSST DESC's photo-z framework),
+# from rail_base's rail.core.common_params (bands, err_bands, redshift_col, nondetect_val).
+RAIL_REDSHIFT_COLUMN = "redshift"
+"""The redshift column's name under ``--naming rail`` (RAIL's ``redshift_col``)."""
+RAIL_NONDETECTION_MAG = 99.0
+"""The magnitude of a non-detection under ``--naming rail`` (RAIL's ``nondetect_val``)."""
+RAIL_DEFAULT_LIMIT_MAGS: dict[str, float] = {
+    "u": 27.79, "g": 29.04, "r": 29.06, "i": 28.62, "z": 27.98, "y": 27.05,
+}
+"""RAIL's default ``mag_limits``: the error of a non-detection whose flux error is missing."""
+
+
+def rail_band_columns(band: str) -> tuple[str, str]:
+    """RAIL's magnitude and magnitude-error columns of a band.
+
+    Examples
+    --------
+    >>> rail_band_columns("g")
+    ('mag_g_lsst', 'mag_err_g_lsst')
+    """
+    return f"mag_{band}_lsst", f"mag_err_{band}_lsst"
+
+
+def magnitude_columns(
+    flux_type: str, band: str, *, dereddened: bool, naming: str = "rubin"
+) -> tuple[str, str]:
+    """The product's magnitude and magnitude-error columns of a band, in a naming.
+
+    Examples
+    --------
+    >>> magnitude_columns("cModel", "i", dereddened=True)
+    ('i_cModelMag_dered', 'i_cModelMagErr_dered')
+    >>> magnitude_columns("cModel", "i", dereddened=True, naming="rail")
+    ('mag_i_lsst', 'mag_err_i_lsst')
+    """
+    if naming == "rail":
+        return rail_band_columns(band)
+    return band_columns(flux_type, band).magnitude(dereddened=dereddened)
+
+
 def flux_columns(flux_type: str, bands: Iterable[str]) -> list[str]:
     """The flux and flux-error columns of a flux type, band by band (what a run reads).
 
@@ -82,12 +122,13 @@ def flux_columns(flux_type: str, bands: Iterable[str]) -> list[str]:
 
 
 def photometry_columns(
-    flux_type: str | None, bands: Sequence[str], *, magnitudes: bool, dereddened: bool
+    flux_type: str | None, bands: Sequence[str], *, magnitudes: bool, dereddened: bool,
+    naming: str = "rubin",
 ) -> list[str]:
     """The photometry columns a run adds, in the product's order.
 
     The dereddened fluxes of every band (with a dust source), then the magnitudes of
-    every band (from the dereddened fluxes with a dust source).
+    every band (from the dereddened fluxes with a dust source), named in ``naming``.
 
     Examples
     --------
@@ -95,6 +136,8 @@ def photometry_columns(
     ['g_cModelMag', 'g_cModelMagErr', 'r_cModelMag', 'r_cModelMagErr']
     >>> photometry_columns("psf", "g", magnitudes=False, dereddened=True)
     ['g_psfFlux_dered', 'g_psfFluxErr_dered']
+    >>> photometry_columns("psf", "g", magnitudes=True, dereddened=False, naming="rail")
+    ['mag_g_lsst', 'mag_err_g_lsst']
     """
     if flux_type is None:
         return []
@@ -104,18 +147,20 @@ def photometry_columns(
         for columns in names:
             added += columns.dereddened_flux()
     if magnitudes:
-        for columns in names:
-            added += columns.magnitude(dereddened=dereddened)
+        for band in bands:
+            added += magnitude_columns(flux_type, band, dereddened=dereddened, naming=naming)
     return added
 
 
 def added_columns(
-    flux_type: str | None, bands: Sequence[str], *, magnitudes: bool, dereddened: bool
+    flux_type: str | None, bands: Sequence[str], *, magnitudes: bool, dereddened: bool,
+    naming: str = "rubin",
 ) -> set[str]:
     """Every name tsmaker may add to a product (a redshift column with one is renamed)."""
     return {
         MATCH_DISTANCE_COLUMN, MATCH_RANK_COLUMN, SPLIT_COLUMN, EBV_COLUMN, HEALPIX_COLUMN,
-        *photometry_columns(flux_type, bands, magnitudes=magnitudes, dereddened=dereddened),
+        *photometry_columns(flux_type, bands, magnitudes=magnitudes, dereddened=dereddened,
+                            naming=naming),
     }
 
 
@@ -163,6 +208,7 @@ def product_units(
     object_coordinates: tuple[str, str],
     flux_type: str | None,
     bands: Sequence[str],
+    naming: str = "rubin",
 ) -> dict[str, str]:
     """The unit of each product column that has one: deg, arcsec, nJy, mag.
 
@@ -181,6 +227,7 @@ def product_units(
             for name in (columns.flux, columns.flux_err, *columns.dereddened_flux()):
                 units[name] = UNIT_NJY
             for dereddened in (False, True):
-                for name in columns.magnitude(dereddened=dereddened):
+                for name in magnitude_columns(flux_type, band, dereddened=dereddened,
+                                              naming=naming):
                     units[name] = UNIT_MAG
     return units

@@ -26,6 +26,10 @@ DUST_CHOICES: tuple[str, ...] = ("none", "catalog", "sfd", "csfd", "planck", "pl
 UNIQUE_CHOICES: tuple[str, ...] = ("none", "closest")
 FLAG_ORDER_CHOICES: tuple[str, ...] = ("higher", "lower")
 COORD_UNITS: tuple[str, ...] = ("auto", "deg", "hour", "rad")
+NAMING_CHOICES: tuple[str, ...] = ("rubin", "rail")
+"""Column names of the product: Rubin's (``g_cModelMag``) or RAIL's (``mag_g_lsst``)."""
+CRD_DUPLICATE_CHOICES: tuple[str, ...] = ("keep-ties", "drop-ties", "keep-all")
+"""What a Combine-Redshift-Catalogs file keeps, by ``tie_result`` (:mod:`tsmaker.inputs.crd`)."""
 REQUIRED_FIELDS: tuple[str, ...] = ("name", "redshift_catalog", "object_catalog")
 EXECUTION_KEYS: tuple[str, ...] = (
     "workers", "threads_per_worker", "memory_limit", "scheduler", "slurm", "in_flight",
@@ -153,6 +157,14 @@ class RunParameters:
     """Unique spec-z id column; None detects it."""
     coord_unit: str = "auto"
     """Unit of the redshift catalog's coordinates, one of :data:`COORD_UNITS`."""
+    naming: str = "rubin"
+    """Column names, one of :data:`NAMING_CHOICES`: ``rail`` names the magnitudes
+    ``mag_{band}_lsst`` / ``mag_err_{band}_lsst`` and the redshift ``redshift``, and writes
+    non-detections as 99 (RAIL's ``nondetect_val``)."""
+    crd_duplicates: str = "keep-ties"
+    """For a Combine-Redshift-Catalogs file, one of :data:`CRD_DUPLICATE_CHOICES`:
+    ``keep-ties`` drops losing duplicates (``tie_result`` 0) and stars (3) and keeps
+    unresolved ties (2); ``drop-ties`` drops those too; ``keep-all`` keeps every row."""
     execution: dict[str, Any] = field(default_factory=dict)
     """Execution settings (workers, scheduler, SLURM); not part of the result."""
 
@@ -214,6 +226,15 @@ class RunParameters:
         yield self._check_choice("unique", UNIQUE_CHOICES)
         yield self._check_choice("z_flag_better", FLAG_ORDER_CHOICES)
         yield self._check_choice("coord_unit", COORD_UNITS)
+        yield self._check_choice("naming", NAMING_CHOICES)
+        yield self._check_choice("crd_duplicates", CRD_DUPLICATE_CHOICES)
+        if self.naming == "rail" and not self.magnitudes:
+            yield ParameterError("naming", {
+                "python": "naming='rail' writes magnitudes (mag_{band}_lsst), and "
+                "magnitudes=False asks for fluxes only; drop one of them",
+                "cli": "--naming rail writes magnitudes (mag_{band}_lsst), and --flux asks "
+                "for fluxes only; drop one of them",
+            })
         split = self.split_fraction
         if split is not None and not (_is_number(split) and 0.0 < split < 1.0):
             yield parameter_error(

@@ -1,5 +1,6 @@
 """Product overview plots: a real registry, real product files, real PNGs."""
 
+import json
 from pathlib import Path
 
 import matplotlib.image
@@ -11,8 +12,8 @@ from typer.testing import CliRunner
 
 from tsmaker.cli.app import app
 from tsmaker.errors import InputError, ProductError
-from tsmaker.formats import plots
-from tsmaker.formats.plots import plot_ra
+from tsmaker.formats import plot_content
+from tsmaker.formats.plot_content import plot_ra
 from tsmaker.manage.products import plot_product, sky_of
 from tsmaker.registry.database import Registry
 from tsmaker.registry.records import ProductRecord
@@ -21,8 +22,8 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 BANDS = ["g", "r", "i"]
 SPECZ_ROWS = 12
 MATCHED_SPECZ = 8  # spec-z 0..7 are matched, 8..11 are not
-#: Figure size 12 x 9 inches at 100 dpi.
-PNG_SHAPE = (900, 1200)
+#: Figure size 18 x 15 inches at 100 dpi.
+PNG_SHAPE = (1500, 1800)
 
 
 def make_specz() -> pd.DataFrame:
@@ -58,7 +59,8 @@ def make_product_table(specz: pd.DataFrame) -> pd.DataFrame:
 
 
 def register(registry: Registry, data_path: Path, specz_path: Path, *, magnitudes: bool = True,
-             rows: int = 10, name: str = "plottest") -> ProductRecord:
+             rows: int = 10, name: str = "plottest", summary: dict | None = None
+             ) -> ProductRecord:
     product = registry.create_product(
         name=name,
         description="made by hand for the plot tests",
@@ -71,7 +73,8 @@ def register(registry: Registry, data_path: Path, specz_path: Path, *, magnitude
         versions={"tsmaker": "test"},
     )
     return registry.finish_product(product.id, rows=rows, files=[str(data_path)],
-                                   summary={"matched_fraction": MATCHED_SPECZ / SPECZ_ROWS})
+                                   summary={"matched_fraction": MATCHED_SPECZ / SPECZ_ROWS,
+                                            **(summary or {})})
 
 
 @pytest.fixture
@@ -166,7 +169,7 @@ def test_unknown_product_is_a_product_error(home: Path) -> None:
 
 
 def test_sky_flags_matched_spec_z_by_id(product: ProductRecord) -> None:
-    content = plots.ProductContent.read(product, Path(product.files[0]))
+    content = plot_content.ProductContent.read(product, Path(product.files[0]))
 
     sky = sky_of(product, content)
 
@@ -181,7 +184,7 @@ def test_sky_matches_str_ids_with_fits_bytes_ids(product: ProductRecord, tmp_pat
     Table.from_pandas(make_specz()).write(fits_path)
     with Registry.open_default() as registry:
         record = register(registry, Path(product.files[0]), fits_path, name="fitsspecz")
-    content = plots.ProductContent.read(record, Path(record.files[0]))
+    content = plot_content.ProductContent.read(record, Path(record.files[0]))
 
     sky = sky_of(record, content)
 
@@ -223,7 +226,7 @@ def test_sky_uses_specz_row_and_the_run_cuts(home: Path, tmp_path: Path) -> None
         )
         record = registry.finish_product(started.id, rows=len(table), files=[str(data_path)],
                                          summary={})
-    content = plots.ProductContent.read(record, data_path)
+    content = plot_content.ProductContent.read(record, data_path)
 
     sky = sky_of(record, content)
 
@@ -235,7 +238,7 @@ def test_sky_uses_specz_row_and_the_run_cuts(home: Path, tmp_path: Path) -> None
 
 def test_sky_panel_explains_a_missing_specz_file(product: ProductRecord) -> None:
     Path(product.inputs["redshift"]["location"]).unlink()
-    content = plots.ProductContent.read(product, Path(product.files[0]))
+    content = plot_content.ProductContent.read(product, Path(product.files[0]))
 
     sky = sky_of(product, content)
 
@@ -252,6 +255,67 @@ def test_cli_plot_prints_the_path(product: ProductRecord, tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     assert result.stdout == f"{png}\n"
     assert_png(png)
+
+
+# ------------------------------------------------------------ coverage figures
+
+
+def representativeness_figures() -> dict:
+    """Three photometric objects and one training galaxy on the (r; g-r, r-i) grid of g, r, i.
+
+    Objects A and C share the cell (r 21-22, g-r 0-0.5, r-i 0-0.5) of the training galaxy;
+    B is alone in (r 21-22, g-r 1-1.5, r-i 1-1.5).
+    """
+    from tsmaker.science.coverage import summarise
+    from tsmaker.science.representativeness import choose_grid, count_objects
+
+    grid = choose_grid(BANDS)
+    photometric = count_objects({"g": np.array([21.2, 22.0, 21.3]),
+                                 "r": np.array([21.0, 21.0, 21.1]),
+                                 "i": np.array([20.9, 20.0, 21.0])}, BANDS, grid)
+    training = count_objects({"g": np.array([21.25]), "r": np.array([21.05]),
+                              "i": np.array([20.95])}, BANDS, grid)
+    return summarise(photometric, training, bands=BANDS, grid=grid, sampling={"rate": 1.0},
+                     magnitudes={"flux_type": "cModel"})
+
+
+def test_cli_plot_json_carries_the_png_and_the_coverage_numbers(home: Path, tmp_path: Path):
+    specz = make_specz()
+    specz_path = tmp_path / "specz.parquet"
+    specz.to_parquet(specz_path, index=False)
+    data_path = tmp_path / "covered.parquet"
+    make_product_table(specz).to_parquet(data_path, index=False)
+    with Registry.open_default() as registry:
+        product = register(registry, data_path, specz_path, name="covered",
+                           summary={"representativeness": representativeness_figures()})
+    png = tmp_path / "covered.png"
+
+    result = CliRunner().invoke(app, ["products", "plot", product.full_name, "-o", str(png),
+                                      "--json"])
+
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["png"] == str(png) and payload["product"] == product.full_name
+    assert_png(png)
+    coverage = payload["coverage"]
+    assert coverage["coverage_fraction"] == pytest.approx(2 / 3, abs=1e-6)
+    view = coverage["colour_colour_map"]
+    assert (view["x"], view["y"]) == ("g-r", "r-i")
+    photometric = np.array(view["photometric"])
+    assert photometric[1, 1] == 2 and photometric[3, 3] == 1 and photometric.sum() == 3
+    assert np.array(view["training"])[1, 1] == 1 and np.array(view["training"]).sum() == 1
+    assert view["covered_fraction"][1][1] == 1.0 and view["covered_fraction"][3][3] == 0.0
+    assert (view["uncovered_cells"], view["uncovered_photometric_objects"]) == (1, 1)
+    distributions = coverage["magnitude_distributions"]
+    step = distributions["bin_edges"][1] - distributions["bin_edges"][0]
+    assert sum(distributions["photometric"]["r"]) * step == pytest.approx(1.0)
+
+
+def test_cli_plot_json_of_a_product_without_figures(product: ProductRecord, tmp_path: Path):
+    result = CliRunner().invoke(app, ["products", "plot", product.full_name, "-o",
+                                      str(tmp_path / "plain.png"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["coverage"] is None
 
 
 # ----------------------------------------------------------------------- plot_ra

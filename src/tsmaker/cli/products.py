@@ -40,14 +40,14 @@ def _progress(product: dict) -> str | None:
 @products_app.command("show")
 def products_show(ref: ProductArgument, json_output: JsonOption = False) -> None:
     """Everything recorded about one product."""
-    from tsmaker.cli.render import print_json, print_record
+    from tsmaker.cli.render import print_json, print_record, shown_record
     from tsmaker.manage.products import get_product
 
     product = get_product(ref).to_dict()
     if json_output:
         print_json(product)
     else:
-        print_record(product, f"Product {product['full_name']}")
+        print_record(shown_record(product), f"Product {product['full_name']}")
 
 
 @products_app.command("path")
@@ -86,9 +86,21 @@ def products_plot(
     ref: ProductArgument,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="PNG file to write.")]
     = None,
+    json_output: JsonOption = False,
 ) -> None:
-    """Redshift, magnitude and match-distance histograms, and the sky (PNG)."""
-    from tsmaker.manage.products import plot_product
+    """Overview PNG of a product: its matches, redshifts, colours and coverage.
 
-    path = plot_product(ref, output)
-    sys.stdout.write(str(path) + "\n")
+    Redshifts, magnitudes, match distances, the sky, z vs magnitude, colours vs z,
+    training vs photometric magnitudes, the colour-colour coverage map and the coverage
+    by magnitude. With --json, prints the PNG's path and the numbers behind the
+    coverage panels.
+    """
+    from tsmaker.manage.products import plot_product_figures
+
+    figures = plot_product_figures(ref, output)
+    if json_output:
+        from tsmaker.cli.render import print_json
+
+        print_json(figures)
+    else:
+        sys.stdout.write(figures["png"] + "\n")

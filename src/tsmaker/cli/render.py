@@ -175,3 +175,51 @@ def summary_lines(product: Mapping[str, Any]) -> Iterable[str]:
             f"  unique: removed {unique['removed_duplicate_objects']} rows for repeated objects, "
             f"{unique['removed_duplicate_specz']} for repeated spec-z"
         )
+    yield from representativeness_lines(summary.get("representativeness"))
+
+
+def shown_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A product record for reading: the representativeness figures without their counts.
+
+    The histograms and grid cells behind the figures are left to ``--json``.
+    """
+    shown = dict(record)
+    summary = dict(shown.get("summary") or {})
+    figures = summary.get("representativeness")
+    if figures:
+        summary["representativeness"] = {
+            key: value for key, value in figures.items() if key not in ("histograms", "grid")
+        } | {"histograms, grid": "see --json"}
+        shown["summary"] = summary
+    return shown
+
+
+def representativeness_lines(figures: Mapping[str, Any] | None) -> Iterable[str]:
+    """The coverage and completeness figures of a product, in a few lines."""
+    if not figures:
+        return
+    sample = figures.get("photometric_sample") or {}
+    coverage = figures.get("coverage_fraction")
+    grid = figures.get("grid") or {}
+    if coverage is not None:
+        axes = ", ".join([grid.get("magnitude_band", ""), *grid.get("colours", [])])
+        yield (
+            f"  coverage: {coverage:.1%} of the photometric sample ({sample.get('objects', 0):,} "
+            f"objects) is in an ({axes}) cell holding a training galaxy"
+        )
+        bins = []
+        for row in figures.get("coverage_fraction_by_magnitude") or []:
+            low, high = row["magnitude_min"], row["magnitude_max"]
+            label = f"<{high:g}" if low is None else f">={low:g}" if high is None else (
+                f"{low:g}-{high:g}")
+            fraction = row["fraction"]
+            bins.append(f"{label} " + (f"{fraction:.0%}" if fraction is not None else "-"))
+        yield f"  coverage by {grid.get('magnitude_band', '')}: " + ", ".join(bins)
+    completeness = figures.get("completeness_50_mag") or {}
+    bands = figures.get("bands") or list(completeness)
+    if completeness:
+        yield "  50% completeness vs the photometric sample: " + ", ".join(
+            f"{band} " + (f"{completeness[band]:.2f}" if completeness.get(band) is not None
+                          else "-")
+            for band in bands
+        ) + " mag"

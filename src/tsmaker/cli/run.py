@@ -48,6 +48,9 @@ def run(
     zero_point: Annotated[float | None, typer.Option(
         help="AB zero point of the fluxes (31.4 for nJy). [default: 31.4]",
         rich_help_panel=_PHOT)] = None,
+    naming: Annotated[str | None, typer.Option(
+        help="Column names: rubin (g_cModelMag) or rail (mag_g_lsst, mag_err_g_lsst, "
+        "redshift; non-detections as 99). [default: rubin]", rich_help_panel=_PHOT)] = None,
     dust: Annotated[str | None, typer.Option(
         help="E(B-V) for dereddening: none, catalog, sfd, csfd, planck, planck-gnilc. "
         "[default: none]", rich_help_panel=_PHOT)] = None,
@@ -90,6 +93,10 @@ def run(
     coord_unit: Annotated[str | None, typer.Option(
         help="auto, deg, hour (RA in hours) or rad. [default: auto]",
         rich_help_panel=_COLUMNS)] = None,
+    crd_duplicates: Annotated[str | None, typer.Option(
+        help="Combine-Redshift-Catalogs files: keep-ties (drop tie_result 0 and 3 stars, keep "
+        "2), drop-ties (keep only 1) or keep-all. [default: keep-ties]",
+        rich_help_panel=_SELECT)] = None,
     workers: Annotated[int | None, typer.Option(
         help="Worker processes of a local Dask cluster. [default: threads in this process]",
         rich_help_panel=_EXEC)] = None,
@@ -167,7 +174,8 @@ def run(
             unique=unique, z_flag_better=z_flag_better, split_fraction=split, seed=seed,
             where=where, z_min=z_min, z_max=z_max, keep_sentinels=keep_sentinels,
             ra_column=ra, dec_column=dec, z_column=z, z_err_column=z_err,
-            z_flag_column=z_flag, id_column=id_, coord_unit=coord_unit,
+            z_flag_column=z_flag, id_column=id_, coord_unit=coord_unit, naming=naming,
+            crd_duplicates=crd_duplicates,
             execution={k: v for k, v in execution.items() if v is not None},
             like=like, config=config, save_config=save_config, report=report,
         ).to_dict()

@@ -2,7 +2,8 @@
 
 Steps, in this order:
     1. ``specz_row`` (0-based row number in the file) is added, so every spec-z keeps
-       an identity even without an id column.
+       an identity even without an id column. A Combine Redshift Catalogs product
+       keeps the rows ``crd_duplicates`` chooses (:mod:`tsmaker.inputs.crd`).
     2. rows with NaN or infinite coordinates are dropped; Dec outside [-90, 90] is refused;
        RA outside [0, 360) is wrapped into it; RA in hours or radians is refused
        (obvious cases) unless ``coord_unit`` says so, in which case it is converted.
@@ -37,9 +38,12 @@ def clean_redshift_catalog(
     z_max: float | None = None,
     where: str | None = None,
     drop_sentinels: bool = True,
+    crd_duplicates: str = "keep-ties",
 ) -> RedshiftCatalog:
     """Apply the cleaning steps of the module docstring to ``catalog`` (a new object)."""
     import numpy as np
+
+    from tsmaker.inputs.crd import is_crd_catalog, select_crd_rows
 
     # A shallow copy: every step below replaces whole columns or selects rows, and never
     # writes into the caller's arrays, so a deep copy (one more catalog in memory) is
@@ -57,6 +61,10 @@ def clean_redshift_catalog(
     if SPECZ_ROW_COLUMN in frame.columns:
         frame = frame.rename(columns={SPECZ_ROW_COLUMN: f"{SPECZ_ROW_COLUMN}_file"})
     frame[SPECZ_ROW_COLUMN] = np.arange(len(frame), dtype=np.int64)
+    if is_crd_catalog(list(frame.columns)):
+        keep, counts = select_crd_rows(frame, crd_duplicates)
+        report.update(counts)
+        frame = _keep_rows(frame, keep)
 
     ra_name, dec_name, z_name = roles["ra"], roles["dec"], roles["z"]
     for role in ("ra", "dec", "z"):
@@ -198,6 +206,7 @@ def load_redshift_catalog(
     z_max: float | None = None,
     where: str | None = None,
     drop_sentinels: bool = True,
+    crd_duplicates: str = "keep-ties",
 ) -> RedshiftCatalog:
     """Read, check and clean a redshift catalog (:mod:`tsmaker.inputs.cleaning`).
 
@@ -208,15 +217,16 @@ def load_redshift_catalog(
         ids, an empty catalog, or a bad filter.
     """
     from tsmaker.formats.tables import read_table
+    from tsmaker.inputs.crd import crd_role_overrides
     from tsmaker.inputs.redshift import detect_columns
 
     frame = read_table(path)
     units = dict(frame.attrs.get("units", {}))
-    roles = detect_columns(list(frame.columns), overrides)
+    roles = detect_columns(list(frame.columns), crd_role_overrides(frame.columns, overrides))
     catalog = RedshiftCatalog(frame=frame, roles=roles, units=units)
     cleaned = clean_redshift_catalog(
         catalog, source=str(path), coord_unit=coord_unit, z_min=z_min, z_max=z_max,
-        where=where, drop_sentinels=drop_sentinels,
+        where=where, drop_sentinels=drop_sentinels, crd_duplicates=crd_duplicates,
     )
     release_arrow_memory()
     return cleaned

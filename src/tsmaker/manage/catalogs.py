@@ -151,6 +151,7 @@ def add_redshift_catalog(
     named are all there is, and ra, dec and z must be among them.
     """
     from tsmaker.formats.tables import read_table
+    from tsmaker.inputs.crd import crd_role_overrides
     from tsmaker.inputs.redshift import REQUIRED_ROLES, ROLE_PARAMETERS, detect_columns
     from tsmaker.parameters import parameter_error
 
@@ -167,7 +168,7 @@ def add_redshift_catalog(
             raise InputError(
                 f"redshift catalog {str(path)!r} has no rows; give a non-empty catalog"
             )
-    roles = detect_columns(list(frame.columns), overrides)
+    roles = detect_columns(list(frame.columns), crd_role_overrides(frame.columns, overrides))
     if not detect:
         roles = {role: column for role, column in roles.items() if overrides.get(role)}
     with using_registry(registry) as opened:

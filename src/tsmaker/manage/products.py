@@ -7,7 +7,7 @@ first reap the products whose process died (:mod:`tsmaker.run.reaping`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tsmaker import atomic
 from tsmaker.columns import SPECZ_ROW_COLUMN, file_column
@@ -19,7 +19,7 @@ from tsmaker.run.reaping import reap_interrupted_products
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tsmaker.formats.plots import ProductContent, Sky
+    from tsmaker.formats.plot_content import ProductContent, Sky
     from tsmaker.registry import ProductRecord, Registry
 
 
@@ -190,6 +190,9 @@ def plot_product(
 ) -> Path:
     """Draw the overview PNG of a finished product (:mod:`tsmaker.formats.plots`).
 
+    :func:`plot_product_figures` draws the same and also returns the numbers behind
+    the coverage panels.
+
     Parameters
     ----------
     reference : str or int
@@ -213,7 +216,32 @@ def plot_product(
     InputError
         ``output`` is a folder, its folder does not exist, or it cannot be written.
     """
-    from tsmaker.formats.plots import ProductContent, draw_overview, save_png
+    return Path(plot_product_figures(reference, output, registry)["png"])
+
+
+def plot_product_figures(
+    reference: str | int, output: Path | None = None, registry: Registry | None = None
+) -> dict[str, Any]:
+    """Draw the overview PNG (:func:`plot_product`); return its path and figures.
+
+    Returns
+    -------
+    dict
+        ``png`` (the path written), ``product`` (its full name) and ``coverage``: the
+        numbers behind the coverage panels (:func:`tsmaker.formats.plots.coverage_figures`:
+        coverage fractions, 50%-completeness magnitudes, the normalised magnitude
+        distributions and the colour-colour coverage map), None for a product without
+        them.
+
+    Raises
+    ------
+    ProductError
+        As :func:`plot_product`.
+    InputError
+        As :func:`plot_product`.
+    """
+    from tsmaker.formats.plot_content import ProductContent
+    from tsmaker.formats.plots import coverage_figures, draw_overview, save_png
 
     with using_registry(registry) as opened:
         product = opened.get_product(reference)
@@ -232,12 +260,14 @@ def plot_product(
     content = ProductContent.read(product, path)
     figure = draw_overview(product, content, sky_of(product, content))
     try:
-        return save_png(figure, target)
+        written = save_png(figure, target)
     except OSError as error:
         raise InputError(
             f"plot file {str(target)!r} cannot be written ({error.strerror or error}); "
             "choose another --output path"
         ) from None
+    return {"png": str(written), "product": product.full_name,
+            "coverage": coverage_figures(product)}
 
 
 def sky_of(product: ProductRecord, content: ProductContent) -> Sky:
@@ -248,13 +278,16 @@ def sky_of(product: ProductRecord, content: ProductContent) -> Sky:
     """
     import numpy as np
 
-    from tsmaker.formats.plots import Sky
+    from tsmaker.formats.plot_content import Sky
     from tsmaker.formats.tables import read_table
     from tsmaker.inputs.cleaning import clean_redshift_catalog
     from tsmaker.inputs.redshift import RedshiftCatalog
 
     redshift = product.inputs.get("redshift", {})
-    location, roles = redshift.get("location"), dict(redshift.get("columns", {}))
+    # The file's own names (a product made under --naming rail calls its redshift
+    # "redshift"); older products record the product's names only.
+    location = redshift.get("location")
+    roles = dict(redshift.get("file_columns") or redshift.get("columns", {}))
     if not location or not {"ra", "dec"} <= set(roles):
         return Sky(problem="the product does not record its spec-z file and columns")
     key_column = content.columns["key"]
@@ -282,6 +315,7 @@ def sky_of(product: ProductRecord, content: ProductContent) -> Sky:
             z_max=parameters.get("z_max"),
             where=parameters.get("where"),
             drop_sentinels=not parameters.get("keep_sentinels", False),
+            crd_duplicates=parameters.get("crd_duplicates") or "keep-ties",
         )
     except InputError as error:
         return Sky(problem=f"spec-z file unusable: {error}")

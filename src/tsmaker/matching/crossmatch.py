@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 
     from tsmaker.inputs.hats_files import HatsLocation
 
-    # A partition of a pickled group: order, pixel, files and its number of spec-z.
-    _GroupHeader = tuple[int, int, tuple[HatsLocation, ...], int]
+    # A partition of a pickled group: order, pixel, files, its number of spec-z, and
+    # whether the first file is its own partition.
+    _GroupHeader = tuple[int, int, tuple[HatsLocation, ...], int, bool]
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,14 @@ class PixelMatcher:
         Only ``object_columns`` are decoded (they include the ``row_filters`` columns);
         rows failing ``row_filters`` are dropped.
         """
+        return self.read_partition(files)[0]
+
+    def read_partition(self, files: Sequence[HatsLocation]) -> tuple[pa.Table, int]:
+        """:meth:`read_objects`, and how many of its rows come from the first file.
+
+        The first file is the partition's own, the others its margin's: objects that
+        belong to neighbouring partitions.
+        """
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -115,8 +124,8 @@ class PixelMatcher:
                 table = table.filter(pq.filters_to_expression(list(self.row_filters)))
             tables.append(table)
         if len(tables) == 1:
-            return tables[0]
-        return pa.concat_tables(tables, promote_options="permissive")
+            return tables[0], tables[0].num_rows
+        return pa.concat_tables(tables, promote_options="permissive"), tables[0].num_rows
 
 
 def _read_local(path: str, columns: list[str]) -> pa.Table:
@@ -173,6 +182,9 @@ class PixelMatch:
     """The partition's Parquet file and, when it has one, its margin file."""
     redshift_rows: pd.DataFrame
     """The spec-z inside the pixel (pandas.DataFrame indexed by ``_healpix_29``)."""
+    own_partition: bool = True
+    """True when the first file is this pixel's own partition; False for the spec-z
+    beyond the footprint's edge, matched against partitions other tasks own."""
 
 
 @dataclass(frozen=True)
@@ -200,7 +212,8 @@ class PixelMatchGroup:
         frames = [pixel_match.redshift_rows for pixel_match in self.pixel_matches]
         joined = frames[0] if len(frames) == 1 else pd.concat(frames)
         headers = tuple(
-            (pixel_match.order, pixel_match.pixel, pixel_match.files, len(frame))
+            (pixel_match.order, pixel_match.pixel, pixel_match.files, len(frame),
+             pixel_match.own_partition)
             for pixel_match, frame in zip(self.pixel_matches, frames, strict=True)
         )
         return (_unpack_group, (headers, joined))
@@ -210,8 +223,10 @@ def _unpack_group(headers: tuple[_GroupHeader, ...], joined: pd.DataFrame) -> Pi
     """The group :meth:`PixelMatchGroup.__reduce__` packed, each partition's rows a slice."""
     pixel_matches = []
     start = 0
-    for order, pixel, files, rows in headers:
-        pixel_matches.append(PixelMatch(order, pixel, files, joined.iloc[start : start + rows]))
+    for order, pixel, files, rows, own_partition in headers:
+        pixel_matches.append(
+            PixelMatch(order, pixel, files, joined.iloc[start : start + rows], own_partition)
+        )
         start += rows
     return PixelMatchGroup(tuple(pixel_matches))
 
@@ -226,6 +241,9 @@ class PixelMatches:
     """The object of each pair (pyarrow.Table, the columns read)."""
     distance_arcsec: np.ndarray
     """Great-circle distance of each pair (numpy.ndarray)."""
+    partition_objects: pa.Table | None = None
+    """Every object of the partition read (not its margin's), after the row filters;
+    None for a task whose partitions other tasks own (spec-z beyond the footprint)."""
 
 
 def match_pixels(tasks: Sequence[PixelMatch], matcher: PixelMatcher) -> Iterator[PixelMatches]:
@@ -266,7 +284,7 @@ def _match_pixel(task: PixelMatch, matcher: PixelMatcher, blocks: np.ndarray) ->
     from tsmaker.matching.ranking import match_order
     from tsmaker.matching.sphere import pairs_within
 
-    objects = matcher.read_objects(task.files)
+    objects, own_rows = matcher.read_partition(task.files)
     specz = task.redshift_rows
     specz_ra = specz[matcher.redshift_ra_column].to_numpy(dtype=np.float64)
     specz_dec = specz[matcher.redshift_dec_column].to_numpy(dtype=np.float64)
@@ -286,4 +304,6 @@ def _match_pixel(task: PixelMatch, matcher: PixelMatcher, blocks: np.ndarray) ->
         )
         kept = order[rank <= n_neighbors]
         specz_rows, object_rows, distance = specz_rows[kept], object_rows[kept], distance[kept]
-    return PixelMatches(specz.iloc[specz_rows], objects.take(object_rows), distance)
+    # Objects of a partition another task owns are counted there, not here.
+    own_objects = objects.slice(0, own_rows) if task.own_partition else None
+    return PixelMatches(specz.iloc[specz_rows], objects.take(object_rows), distance, own_objects)

@@ -275,6 +275,7 @@ def _outside_pixel_matches(
             cell,
             tuple(main.pixel_file(int(orders[i]), int(pixels[i])) for i in sorted(partitions)),
             taken.iloc[bounds[index] : bounds[index + 1]],
+            own_partition=False,
         )
         for index, (cell, (_, partitions)) in enumerate(groups.items())
     ]

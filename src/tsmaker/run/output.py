@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from tsmaker import atomic
 from tsmaker.columns import HEALPIX_COLUMN, MATCH_DISTANCE_COLUMN, MATCH_RANK_COLUMN
-from tsmaker.run.partition import PartitionResult
+from tsmaker.run.partition import PartitionRecipe, PartitionResult, training_counts
 from tsmaker.run.plan import Reporter, RunPlan
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from tsmaker.formats.base import TableWriter
     from tsmaker.matching.crossmatch import PixelMatch
+    from tsmaker.science.representativeness import SampleCounts
 
 #: A task gathers neighbouring partitions until it holds this many spec-z or partitions.
 TASK_SPECZ_ROWS = 20_000
@@ -77,7 +78,7 @@ def write_product(
     )
     writer_class = writer_for(parameters.output_format)
     partitions = len(pixel_matches)
-    statistics = _Statistics(plan.recipe.key_column, specz_rows)
+    statistics = _Statistics(plan.recipe, specz_rows)
     report("partitions", total=partitions)
     report("step", text=f"Matching {partitions} partitions")
     with open_executor(plan.execution) as executor:
@@ -113,6 +114,9 @@ def write_product(
     summary = statistics.summary(partitions)
     if unique_counts is not None:
         summary["unique"] = unique_counts
+    representativeness = statistics.representativeness(plan)
+    if representativeness is not None:
+        summary["representativeness"] = representativeness
     summary["executor"] = executor.description
     return summary, pending
 
@@ -152,16 +156,20 @@ def group_pixel_matches(
 
 
 class _Statistics:
-    """Counts gathered while streaming: rows, matched spec-z, rank-1 distances."""
+    """Counts gathered while streaming: rows, spec-z, distances, the samples' aggregates."""
 
-    def __init__(self, key_column: str, specz_rows: int) -> None:
-        self.key_column = key_column
+    def __init__(self, recipe: PartitionRecipe, specz_rows: int) -> None:
+        self.recipe = recipe
+        self.key_column = recipe.key_column
         self.specz_rows = specz_rows
         self.rows = 0
         self.matched_specz = 0
         self.distances: list[np.ndarray] = []
+        self.photometric: SampleCounts | None = None
+        self.training: SampleCounts | None = None
 
     def add(self, frame: pd.DataFrame) -> None:
+        """Count the finished rows written."""
         import numpy as np
 
         self.rows += len(frame)
@@ -173,6 +181,34 @@ class _Statistics:
             self.distances.append(
                 frame[MATCH_DISTANCE_COLUMN].to_numpy(dtype=np.float32)[first]
             )
+            counts = training_counts(frame, self.recipe)
+            if counts is not None:
+                self.training = counts if self.training is None else self.training + counts
+
+    def add_sample(self, counts: SampleCounts | None) -> None:
+        """Add the photometric sample's counts of a task."""
+        if counts is not None:
+            self.photometric = counts if self.photometric is None else self.photometric + counts
+
+    def representativeness(self, plan: RunPlan) -> dict[str, Any] | None:
+        """``summary["representativeness"]``: coverage, completeness; None without fluxes."""
+        from tsmaker.science.coverage import summarise
+        from tsmaker.science.representativeness import choose_grid, empty_counts
+
+        recipe = self.recipe
+        if recipe.sample_rate <= 0 or recipe.flux_type is None:
+            return None
+        grid = choose_grid(recipe.bands)
+        empty = empty_counts(recipe.bands, grid)
+        return summarise(
+            self.photometric or empty, self.training or empty, bands=recipe.bands, grid=grid,
+            sampling={"rate": round(recipe.sample_rate, 9),
+                      "catalog_rows": plan.object_info.total_rows,
+                      "drawn_from": "the objects of the partitions holding spec-z",
+                      "by": "object id" if recipe.object_id_column else "RA"},
+            magnitudes={"flux_type": recipe.flux_type, "zero_point": recipe.zero_point,
+                        "dust": recipe.dust.name, "dereddened": recipe.dust.dereddens},
+        )
 
     def summary(self, partitions: int) -> dict[str, Any]:
         import numpy as np
@@ -234,8 +270,9 @@ def _write_stream(
 ) -> atomic.PendingFile:
     writer = _open_writer(plan, data_path)
     try:
-        for frame, pixels in results:
+        for frame, pixels, counts in results:
             statistics.add(frame)
+            statistics.add_sample(counts)
             # The first rows fix the columns' dtypes; a partition without matches has
             # none to give (an empty product takes them from the plan, below).
             if len(frame):
@@ -272,7 +309,8 @@ def _write_unique(
     try:
         pair_tables = []
         parts: list[tuple[Path, int, tuple[tuple[int, int], ...]]] = []
-        for index, (frame, pixels) in enumerate(results):
+        for index, (frame, pixels, counts) in enumerate(results):
+            statistics.add_sample(counts)
             part_path = parts_dir / f"part-{index:06d}.parquet"
             frame.to_parquet(part_path, index=True)
             parts.append((part_path, len(frame), pixels))
@@ -307,7 +345,7 @@ def _filtered_parts(
         frame = pd.read_parquet(part_path)
         kept = frame[keep[start : start + size]]
         kept = kept if kept.index.name == HEALPIX_COLUMN else kept.reset_index(drop=True)
-        yield kept, pixels
+        yield kept, pixels, None
         start += size
 
 

@@ -15,7 +15,11 @@ from tsmaker.columns import (
     HEALPIX_COLUMN,
     MATCH_DISTANCE_COLUMN,
     MATCH_RANK_COLUMN,
+    RAIL_DEFAULT_LIMIT_MAGS,
+    RAIL_NONDETECTION_MAG,
     SPLIT_COLUMN,
+    band_columns,
+    magnitude_columns,
 )
 from tsmaker.science.dust import DustSource
 
@@ -26,13 +30,17 @@ if TYPE_CHECKING:
     from pandas.api.extensions import ExtensionArray
 
     from tsmaker.matching.crossmatch import PixelMatcher, PixelMatches, PixelMatchGroup
+    from tsmaker.science.representativeness import SampleCounts
 
     # One column of finished rows: a numpy array, or a pandas extension array (nullable
     # ints and bools, strings, Arrow-backed lists and structs).
     _Column = np.ndarray | ExtensionArray
 
-PartitionResult = tuple["pd.DataFrame", tuple[tuple[int, int], ...]]
-"""Finished rows and the partitions (order, pixel) they come from, in sky order."""
+PartitionResult = tuple[
+    "pd.DataFrame", tuple[tuple[int, int], ...], "SampleCounts | None"
+]
+"""Finished rows, the partitions (order, pixel) they come from, in sky order, and the
+counts of the photometric sample drawn from those partitions (None when none is drawn)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,11 @@ class PartitionRecipe:
     seed: int
     column_order: tuple[str, ...] = ()
     """The product's columns, in order."""
+    naming: str = "rubin"
+    """``rail``: magnitudes named ``mag_{band}_lsst``, non-detections written as 99."""
+    sample_rate: float = 0.0
+    """Share of the objects read drawn into the photometric sample (0: none drawn); by
+    object id, else (a catalog without ids) by the bits of the RA."""
 
 
 def match_and_finish(
@@ -81,16 +94,108 @@ def match_and_finish(
     pixels = tuple((pixel_match.order, pixel_match.pixel) for pixel_match in pixel_matches)
     if keep_index:
         return [
-            (finish_partition(matches, recipe, keep_index=True), (pixel,))
+            (finish_partition(matches, recipe, keep_index=True), (pixel,),
+             photometric_counts([photometric_sample(matches.partition_objects, recipe)],
+                                recipe))
             for matches, pixel in zip(match_pixels(pixel_matches, matcher), pixels, strict=True)
         ]
     # The partitions' columns are joined before a DataFrame is built: one DataFrame per
     # task, not one per partition and a concat (a third of a task's time in pandas).
-    finished = [
-        finish_columns(matches, recipe)[0] for matches in match_pixels(pixel_matches, matcher)
-    ]
+    finished = []
+    samples = []
+    for matches in match_pixels(pixel_matches, matcher):
+        finished.append(finish_columns(matches, recipe)[0])
+        samples.append(photometric_sample(matches.partition_objects, recipe))
     columns = {name: _concat_column([part[name] for part in finished]) for name in finished[0]}
-    return [(pd.DataFrame(columns, copy=False), pixels)]
+    return [(pd.DataFrame(columns, copy=False), pixels, photometric_counts(samples, recipe))]
+
+
+def photometric_sample(
+    objects: pa.Table | None, recipe: PartitionRecipe
+) -> tuple[pa.ChunkedArray, pa.Table] | None:
+    """What the photometric sample needs of one partition's objects (no copy).
+
+    The objects are the partition's own, as read for the match (its margin's belong to
+    other partitions), so no object is read for the sample and none is counted twice.
+    Returns the key the sample is drawn by (the object id, else the RA) and the fluxes
+    with what E(B-V) needs.
+    """
+    if objects is None or recipe.sample_rate <= 0 or recipe.flux_type is None:
+        return None
+    key = objects.column(recipe.object_id_column or recipe.object_ra_column)
+    needed = [band_columns(recipe.flux_type, band).flux for band in recipe.bands]
+    if recipe.dust.reads_catalog_ebv:
+        needed.append(EBV_COLUMN)
+    elif recipe.dust.adds_ebv_column:
+        needed += [recipe.object_ra_column, recipe.object_dec_column]
+    return key, objects.select(needed)
+
+
+def photometric_counts(
+    samples: list[tuple[pa.ChunkedArray, pa.Table] | None], recipe: PartitionRecipe
+) -> SampleCounts | None:
+    """The aggregates of the photometric sample drawn from a task's partitions.
+
+    The sample is the objects whose key (the object id, else the bits of the RA)
+    hashes below the run's rate (:func:`tsmaker.science.representativeness.sample_mask`).
+    Drawn and counted once per task, not per partition: a partition holds a few thousand
+    objects, and a few dozen numpy and Arrow calls on each would cost more in calls than
+    in work. Magnitudes are the product's: the flux type, the zero point, dereddened
+    when the run dereddens.
+    """
+    drawn = [sample for sample in samples if sample is not None]
+    if not drawn or recipe.flux_type is None:
+        return None
+    import numpy as np
+    import pyarrow as pa
+
+    from tsmaker.science.photometry import band_magnitudes
+    from tsmaker.science.representativeness import choose_grid, count_objects, sample_mask
+
+    keys = np.concatenate([key.to_numpy() for key, _ in drawn])
+    if keys.dtype.kind == "f":
+        keys = keys.astype(np.float64)
+    tables = [table for _, table in drawn]
+    objects = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+    sample = objects.take(np.flatnonzero(sample_mask(keys, recipe.sample_rate)))
+    columns = {name: sample.column(name).to_numpy() for name in sample.column_names}
+    magnitudes = band_magnitudes(
+        columns, flux_type=recipe.flux_type, bands=recipe.bands, zero_point=recipe.zero_point,
+        ebv=recipe.dust.ebv(columns, recipe.object_ra_column, recipe.object_dec_column),
+        extinction_coeffs=recipe.extinction_coeffs,
+    )
+    return count_objects(magnitudes, recipe.bands, choose_grid(recipe.bands))
+
+
+def training_counts(frame: pd.DataFrame, recipe: PartitionRecipe) -> SampleCounts | None:
+    """The aggregates of the training galaxies in finished rows: each spec-z's nearest.
+
+    Magnitudes are read from the product's columns (computed from its fluxes when the
+    product holds fluxes only); RAIL's non-detection value counts as no magnitude.
+    """
+    if recipe.sample_rate <= 0 or recipe.flux_type is None:
+        return None
+    import numpy as np
+
+    from tsmaker.science.photometry import flux_to_mag
+    from tsmaker.science.representativeness import choose_grid, count_objects
+
+    nearest = frame[MATCH_RANK_COLUMN].to_numpy() == 1
+    magnitudes = {}
+    for band in recipe.bands:
+        if recipe.magnitudes:
+            name = magnitude_columns(recipe.flux_type, band, dereddened=recipe.dust.dereddens,
+                                     naming=recipe.naming)[0]
+            values = frame[name].to_numpy(dtype=np.float64, na_value=np.nan)[nearest]
+            if recipe.naming == "rail":
+                values = np.where(values == RAIL_NONDETECTION_MAG, np.nan, values)
+        else:
+            names = band_columns(recipe.flux_type, band)
+            name = names.dereddened_flux()[0] if recipe.dust.dereddens else names.flux
+            flux = frame[name].to_numpy(dtype=np.float64, na_value=np.nan)[nearest]
+            values = flux_to_mag(flux, recipe.zero_point)
+        magnitudes[band] = values
+    return count_objects(magnitudes, recipe.bands, choose_grid(recipe.bands))
 
 
 def _concat_column(pieces: list[_Column]) -> _Column:
@@ -175,10 +280,35 @@ def finish_columns(
         columns[SPLIT_COLUMN] = training_flags(
             columns[recipe.key_column], recipe.split_fraction, recipe.seed
         )
+    if recipe.naming == "rail" and recipe.flux_type is not None and recipe.magnitudes:
+        _rail_magnitudes(columns, recipe)
     names = [c for c in recipe.column_order if c in columns] if recipe.column_order else list(
         columns
     )
     return {name: columns[name] for name in names}, healpix[order]
+
+
+def _rail_magnitudes(columns: dict[str, _Column], recipe: PartitionRecipe) -> None:
+    """Rename the magnitudes as RAIL names them, non-detections as its ``nondetect_val``.
+
+    A non-detection's error is its 1-sigma limiting magnitude, from the (dereddened)
+    flux error (:func:`tsmaker.science.photometry.mark_nondetections`).
+    """
+    from tsmaker.science.photometry import mark_nondetections
+
+    assert recipe.flux_type is not None
+    dereddened = recipe.dust.dereddens
+    for band in recipe.bands:
+        names = band_columns(recipe.flux_type, band)
+        rubin_mag, rubin_err = names.magnitude(dereddened=dereddened)
+        flux_err = names.dereddened_flux()[1] if dereddened else names.flux_err
+        rail_mag, rail_err = magnitude_columns(recipe.flux_type, band, dereddened=dereddened,
+                                               naming="rail")
+        columns[rail_mag], columns[rail_err] = mark_nondetections(
+            columns.pop(rubin_mag), columns.pop(rubin_err), columns[flux_err],
+            zero_point=recipe.zero_point, nondetection_mag=RAIL_NONDETECTION_MAG,
+            fallback_limit_mag=RAIL_DEFAULT_LIMIT_MAGS.get(band, RAIL_NONDETECTION_MAG),
+        )
 
 
 def _redshift_column(series: pd.Series, order: np.ndarray) -> _Column:

@@ -25,6 +25,10 @@ from tsmaker.run.plan import Reporter, RunPlan, plan_run, silent
 from tsmaker.run.progress import PROGRESS_KEY, ProgressRecorder
 
 if TYPE_CHECKING:
+    import pandas as pd
+    from astropy.table import Table
+    from lsdb import Catalog
+
     from tsmaker.registry import ProductRecord, Registry
 
 SORT_ORDER = "spec-z HEALPix order-29 index, spec-z key, match_rank"
@@ -32,7 +36,7 @@ SORT_ORDER = "spec-z HEALPix order-29 index, spec-z key, match_rank"
 
 def make_training_set(
     name: str | None = None,
-    redshift_catalog: str | Path | None = None,
+    redshift_catalog: str | Path | pd.DataFrame | Table | Catalog | None = None,
     object_catalog: str | Path | None = None,
     *,
     description: str | None = None,
@@ -61,6 +65,8 @@ def make_training_set(
     z_flag_column: str | None = None,
     id_column: str | None = None,
     coord_unit: str | None = None,
+    naming: str | None = None,
+    crd_duplicates: str | None = None,
     execution: Mapping[str, Any] | None = None,
     like: str | int | None = None,
     config: str | Path | None = None,
@@ -77,8 +83,11 @@ def make_training_set(
     ----------
     name : str
         Product name; registered as ``NAME_<id>``.
-    redshift_catalog : str or Path
-        A registered redshift catalog (name or id) or a Parquet/CSV/FITS/HDF5/HATS path.
+    redshift_catalog : str, Path, pandas.DataFrame, astropy.table.Table or lsdb.Catalog
+        A registered redshift catalog (name or id), a Parquet/CSV/FITS/HDF5/HATS path,
+        or a table in memory: it is stored once under its content fingerprint in
+        ``$TSMAKER_HOME/inputs`` (:mod:`tsmaker.inputs.in_memory`) and the product
+        records that file and the fingerprint.
     object_catalog : str or Path
         A registered object catalog (``dp1``, ``dp02``, ``demo``, ...) or a HATS path/URL.
     description : str, optional
@@ -122,6 +131,14 @@ def make_training_set(
         Columns of the redshift catalog; detected from common names when not given.
     coord_unit : str, optional
         ``auto`` (default), ``deg``, ``hour`` (RA in hours) or ``rad``.
+    naming : str, optional
+        Column names: ``rubin`` (default: ``g_cModelMag``, ...) or ``rail``
+        (``mag_g_lsst``, ``mag_err_g_lsst``, the redshift as ``redshift``, non-detections
+        as 99 with their 1-sigma limiting magnitude as error), as RAIL reads them.
+    crd_duplicates : str, optional
+        For a Combine-Redshift-Catalogs file: ``keep-ties`` (default: drop losing
+        duplicates and stars, keep unresolved ties), ``drop-ties`` (keep only the winners,
+        ``tie_result`` 1) or ``keep-all``.
     execution : mapping, optional
         ``{"workers": 2}``, ``{"scheduler": "tcp://..."}``, ``{"slurm": {...}}``.
     like : str or int, optional
@@ -159,8 +176,11 @@ def make_training_set(
     >>> product.summary["matched_specz"] <= product.rows <= 2 * product.summary["matched_specz"]
     True
     """
+    from tsmaker.inputs.in_memory import in_memory_kind, store_table
     from tsmaker.registry import using_registry
 
+    if in_memory_kind(redshift_catalog) is not None:
+        redshift_catalog = store_table(redshift_catalog).path
     explicit = {
         "name": name, "redshift_catalog": _text(redshift_catalog),
         "object_catalog": _text(object_catalog), "description": description,
@@ -173,7 +193,8 @@ def make_training_set(
         "seed": seed, "where": where, "z_min": z_min, "z_max": z_max,
         "keep_sentinels": keep_sentinels, "ra_column": ra_column, "dec_column": dec_column,
         "z_column": z_column, "z_err_column": z_err_column, "z_flag_column": z_flag_column,
-        "id_column": id_column, "coord_unit": coord_unit,
+        "id_column": id_column, "coord_unit": coord_unit, "naming": naming,
+        "crd_duplicates": crd_duplicates,
         "execution": dict(execution) if execution else None,
     }
     with using_registry(registry) as opened:

@@ -17,6 +17,7 @@ from tsmaker.columns import (
     EBV_COLUMN,
     MATCH_DISTANCE_COLUMN,
     MATCH_RANK_COLUMN,
+    RAIL_REDSHIFT_COLUMN,
     SPLIT_COLUMN,
     added_columns,
     photometry_columns,
@@ -24,6 +25,8 @@ from tsmaker.columns import (
     reserved_redshift_renames,
 )
 from tsmaker.errors import about
+from tsmaker.inputs.crd import CRD_NOTICES
+from tsmaker.inputs.in_memory import stored_table_description
 from tsmaker.inputs.object_catalog import ObjectCatalogInfo
 from tsmaker.inputs.profiles import ObjectProfile
 from tsmaker.inputs.redshift import RedshiftCatalog
@@ -32,6 +35,7 @@ from tsmaker.parameters import RunParameters
 from tsmaker.run.checks import check_object_catalog, check_output_dir, column_overrides
 from tsmaker.run.execution import ExecutionSettings
 from tsmaker.run.partition import PartitionRecipe
+from tsmaker.science.representativeness import sample_rate
 
 if TYPE_CHECKING:
     import numpy as np
@@ -112,18 +116,23 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
         z_max=parameters.z_max,
         where=parameters.where,
         drop_sentinels=not parameters.keep_sentinels,
+        crd_duplicates=parameters.crd_duplicates,
     )
+    file_roles = dict(redshift.roles)  # before any rename: the file's own column names
     taken = set(object_columns) | added_columns(
-        flux_type, bands, magnitudes=parameters.magnitudes, dereddened=source.dereddens
+        flux_type, bands, magnitudes=parameters.magnitudes, dereddened=source.dereddens,
+        naming=parameters.naming,
     )
-    renames = reserved_redshift_renames(list(redshift.frame.columns), taken)
+    renames = naming_redshift_renames(redshift, taken, parameters.naming)
     if renames:
         redshift.frame = redshift.frame.rename(columns=renames)
         redshift.roles = {role: renames.get(col, col) for role, col in redshift.roles.items()}
-        notices.append(
-            "redshift columns renamed to avoid clashes: "
-            + ", ".join(f"{old} -> {new}" for old, new in renames.items())
-        )
+        clashes = {old: new for old, new in renames.items() if new != RAIL_REDSHIFT_COLUMN}
+        if clashes:
+            notices.append(
+                "redshift columns renamed to avoid clashes: "
+                + ", ".join(f"{old} -> {new}" for old, new in clashes.items())
+            )
     notices += cleaning_notices(redshift.report)
 
     filter_columns = [column for column, _, _ in profile.row_filters]
@@ -133,7 +142,7 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
         + ([EBV_COLUMN] if source.adds_ebv_column else [])
         + [MATCH_DISTANCE_COLUMN, MATCH_RANK_COLUMN]
         + photometry_columns(flux_type, bands, magnitudes=parameters.magnitudes,
-                             dereddened=source.dereddens)
+                             dereddened=source.dereddens, naming=parameters.naming)
         + ([SPLIT_COLUMN] if parameters.split_fraction is not None else [])
     )
     recipe = PartitionRecipe(
@@ -150,6 +159,8 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
         split_fraction=parameters.split_fraction,
         seed=int(parameters.seed),
         column_order=tuple(dict.fromkeys(column_order)),
+        naming=parameters.naming,
+        sample_rate=sample_rate(object_info.total_rows) if flux_type is not None else 0.0,
     )
     from tsmaker.formats import writer_for
 
@@ -169,6 +180,7 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
         object_coordinates=(object_info.ra_column, object_info.dec_column),
         flux_type=flux_type,
         bands=bands,
+        naming=parameters.naming,
     )
     # Fixed-width strings (FITS, HDF5) take the longest value of the whole catalog.
     fixed_width = parameters.output_format in ("fits", "hdf5")
@@ -180,6 +192,7 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
             "columns": redshift.roles,
             "fingerprint": file_fingerprint(Path(redshift_reference.location)),
             "cleaning": redshift.report,
+            "file_columns": file_roles,
         },
         "object": {
             "reference": parameters.object_catalog,
@@ -189,6 +202,9 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
             "margin_threshold_arcsec": object_info.margin_threshold_arcsec,
         },
     }
+    in_memory = stored_table_description(redshift_reference.location)
+    if in_memory is not None:
+        inputs["redshift"]["in_memory"] = in_memory
     return RunPlan(
         parameters=parameters,
         execution=execution,
@@ -207,6 +223,24 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
     )
 
 
+def naming_redshift_renames(
+    redshift: RedshiftCatalog, taken: set[str], naming: str
+) -> dict[str, str]:
+    """The redshift columns' renames: ``_specz`` where a name is taken.
+
+    Under ``--naming rail`` the redshift column also becomes ``redshift`` (RAIL's
+    ``redshift_col``).
+    """
+    columns = list(redshift.frame.columns)
+    z_column = redshift.roles["z"]
+    if naming != "rail" or z_column == RAIL_REDSHIFT_COLUMN:
+        return reserved_redshift_renames(columns, taken)
+    # The redshift takes the name; a column already called so steps aside.
+    renames = reserved_redshift_renames(columns, taken | {RAIL_REDSHIFT_COLUMN})
+    renames[z_column] = RAIL_REDSHIFT_COLUMN
+    return renames
+
+
 def measure_string_widths(frame: pd.DataFrame) -> dict[str, int]:
     """Longest UTF-8 length of each string column (fixed-width FITS/HDF5 strings)."""
     widths = {}
@@ -221,6 +255,7 @@ def measure_string_widths(frame: pd.DataFrame) -> dict[str, int]:
 
 
 CLEANING_NOTICES: dict[str, str] = {
+    **CRD_NOTICES,
     "dropped_nan_coordinates": "rows with NaN coordinates dropped",
     "ra_wrapped_into_0_360": "RA values wrapped into [0, 360)",
     "dropped_missing_redshift": "rows with missing-redshift sentinels (NaN, <= -0.5, >= 99) "

@@ -131,6 +131,82 @@ def add_photometry(
     return frame
 
 
+def band_magnitudes(
+    columns: Mapping[str, ArrayLike],
+    *,
+    flux_type: str,
+    bands: Iterable[str],
+    zero_point: float = AB_ZERO_POINT_NJY,
+    ebv: ArrayLike | None = None,
+    extinction_coeffs: Mapping[str, float] | None = None,
+) -> dict[str, np.ndarray]:
+    """The AB magnitude of each band, keyed by band: what :func:`add_photometry` adds.
+
+    From the fluxes ``{band}_{flux_type}Flux`` of ``columns``, dereddened with ``ebv``
+    and ``extinction_coeffs`` when ``ebv`` is given; NaN where the flux is not positive.
+
+    Examples
+    --------
+    >>> mags = band_magnitudes({"g_psfFlux": [1.0, -1.0]}, flux_type="psf", bands="g")
+    >>> mags["g"].tolist()
+    [31.4, nan]
+    >>> dered = band_magnitudes({"g_psfFlux": [1.0]}, flux_type="psf", bands="g",
+    ...                         ebv=[0.1], extinction_coeffs={"g": 3.0})
+    >>> round(float(dered["g"][0]), 6)  # 0.3 mag brighter
+    31.1
+    """
+    magnitudes = {}
+    for band in bands:
+        flux = _as_float(columns[band_columns(flux_type, band).flux])
+        if ebv is not None:
+            if extinction_coeffs is None or band not in extinction_coeffs:
+                raise InputError(
+                    f"no extinction coefficient for band {band!r}; "
+                    "pass it with --extinction-coeffs"
+                )
+            flux = flux * extinction_factor(ebv, extinction_coeffs[band])
+        magnitudes[band] = flux_to_mag(flux, zero_point)
+    return magnitudes
+
+
+def mark_nondetections(
+    magnitude: ArrayLike,
+    magnitude_err: ArrayLike,
+    flux_err_njy: ArrayLike,
+    *,
+    zero_point: float = AB_ZERO_POINT_NJY,
+    nondetection_mag: float,
+    fallback_limit_mag: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Magnitudes with non-detections written as a sentinel, in the BPZ/RAIL convention.
+
+    Where the magnitude is NaN (a flux that is missing, zero or negative) it becomes
+    ``nondetection_mag`` (RAIL's ``nondetect_val``, 99) and its error the 1-sigma
+    limiting magnitude ``-2.5 log10(flux_err) + zero_point`` (the magnitude of a flux
+    equal to its error: BPZ's "1-sigma upper limit assuming zero flux"), or
+    ``fallback_limit_mag`` where the flux error is not positive either. Detections
+    are left as they are.
+
+    Examples
+    --------
+    >>> mag, err = mark_nondetections([20.0, float("nan"), float("nan")], [0.1, float("nan"),
+    ...     float("nan")], [5.0, 10.0, float("nan")], nondetection_mag=99.0,
+    ...     fallback_limit_mag=28.0)
+    >>> mag.tolist(), err.tolist()
+    ([20.0, 99.0, 99.0], [0.1, 28.9, 28.0])
+    """
+    import numpy as np
+
+    magnitude = np.array(magnitude, dtype=np.float64)
+    error = np.array(magnitude_err, dtype=np.float64)
+    missing = np.isnan(magnitude)
+    limit = flux_to_mag(flux_err_njy, zero_point)
+    limit = np.where(np.isfinite(limit), limit, fallback_limit_mag)
+    magnitude[missing] = nondetection_mag
+    error[missing] = limit[missing]
+    return magnitude, error
+
+
 def _as_float(values: ArrayLike) -> np.ndarray:
     """float64 numpy array of a Series or array, missing values as NaN."""
     import numpy as np
