@@ -62,6 +62,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from tsmaker.errors import InputError
 from tsmaker.formats.base import TableWriter
 from tsmaker.formats.dtypes import ColumnSpec
+from tsmaker.parameters import HDF5_LAYOUTS
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -72,8 +73,6 @@ if TYPE_CHECKING:
 
     from tsmaker.formats.hdf5_file import StickyErrorFile
 
-#: HDF5 layouts, by name (``RunParameters.hdf5_layout``); the first is the default.
-HDF5_LAYOUTS: tuple[str, ...] = ("columns", "table")
 #: Group of the ``columns`` layout (RAIL's default ``hdf5_groupname``).
 GROUP_NAME = "photometry"
 #: Path of the table dataset of the ``table`` layout.
@@ -117,7 +116,7 @@ class Hdf5Writer(TableWriter):
     final_path : pathlib.Path
         See :class:`tsmaker.formats.base.TableWriter`; the other keywords too.
     layout : {"columns", "table"}
-        :data:`HDF5_LAYOUTS`; default ``columns``.
+        :data:`tsmaker.parameters.HDF5_LAYOUTS`; default ``columns``.
     group : str
         Group of the ``columns`` layout; default ``photometry``.
     """

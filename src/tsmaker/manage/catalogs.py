@@ -137,22 +137,32 @@ def add_redshift_catalog(
     name: str, path: Path, overrides: dict[str, str | None], *, description: str = "",
     registry: Registry | None = None,
 ) -> dict[str, Any]:
-    """Register a redshift catalog: read it, detect its columns, count its rows."""
+    """Register a redshift catalog: read it, choose its columns, count its rows.
+
+    Returns the catalog's record, plus ``detection``: for each role the column chosen
+    (or none) and why (``reasons``), and what the user should know (``notices``). A
+    role given as ``"none"`` is registered as such, so runs do not detect it.
+    """
     from tsmaker.formats.tables import read_table
-    from tsmaker.inputs.redshift import detect_columns
+    from tsmaker.inputs.redshift import NO_COLUMN, choose_columns
+    from tsmaker.inputs.resolve import file_fingerprint
 
     path = Path(path).expanduser()
     frame = read_table(path)
     if frame.empty:
         raise InputError(f"redshift catalog {str(path)!r} has no rows; give a non-empty catalog")
-    roles = detect_columns(list(frame.columns), overrides)
+    choice = choose_columns(list(frame.columns), overrides, frame)
+    columns = dict(choice.roles)
+    columns.update({role: NO_COLUMN for role, column in overrides.items()
+                    if column and column.lower() == NO_COLUMN and role not in columns})
     with using_registry(registry) as opened:
         record = opened.add_catalog(
-            kind="redshift", name=name, location=str(path.resolve()), columns=roles,
+            kind="redshift", name=name, location=str(path.resolve()), columns=columns,
             description=description, row_count=len(frame),
-            fingerprint={"size_bytes": path.stat().st_size} if path.is_file() else {},
+            fingerprint=file_fingerprint(path.resolve()),
         )
-    return record.to_dict()
+    return {**record.to_dict(),
+            "detection": {"reasons": choice.reasons, "notices": choice.notices}}
 
 
 def remove_catalog(reference: str, registry: Registry | None = None) -> dict[str, Any]:

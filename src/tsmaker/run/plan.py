@@ -35,14 +35,11 @@ from tsmaker.inputs.profiles import (
     require_flux_type,
 )
 from tsmaker.inputs.redshift import RedshiftCatalog
-from tsmaker.inputs.resolve import (
-    file_fingerprint,
-    resolve_object_catalog,
-    resolve_redshift_catalog,
-)
+from tsmaker.inputs.resolve import file_fingerprint
 from tsmaker.parameters import RunParameters, parameter_error
 from tsmaker.run.execution import ExecutionSettings
 from tsmaker.run.partition import PartitionRecipe
+from tsmaker.run.rerun import EarlierProduct, check_inputs, resolve_object, resolve_redshift
 from tsmaker.science.dust import DustSource, dust_source
 
 if TYPE_CHECKING:
@@ -83,8 +80,13 @@ class RunPlan:
     notices: list[str] = field(default_factory=list)
 
 
-def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) -> RunPlan:
+def plan_run(parameters: RunParameters, registry: Registry, report: Reporter,
+             earlier: EarlierProduct | None = None) -> RunPlan:
     """Resolve and check every input; read the redshift catalog. Nothing is registered.
+
+    With ``earlier`` (the product of ``--like``), inputs that changed since that product
+    are refused unless accepted, and references no longer registered fall back to the
+    locations it recorded (:mod:`tsmaker.run.rerun`).
 
     Raises
     ------
@@ -101,12 +103,12 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
 
         start_worker_server()  # imports in the background while the inputs are read
     report("step", text="Checking the object catalog")
-    reference = resolve_object_catalog(parameters.object_catalog, registry)
+    notices: list[str] = []
+    reference = resolve_object(parameters.object_catalog, registry, earlier, notices)
     object_location = reference.location
     profile = get_profile(reference.profile)
     object_info = read_object_catalog_info(object_location)
     check_margin(parameters.radius_arcsec, object_info.margin_threshold_arcsec, object_location)
-    notices: list[str] = []
     source = dust_source(parameters.dust)
     flux_type, bands = choose_flux_type(
         parameters.flux_type, source, profile, discover_flux_types(object_info.columns),
@@ -132,7 +134,8 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
     output_dir = check_output_dir(parameters.output_dir)
 
     report("step", text="Reading the redshift catalog")
-    redshift_reference = resolve_redshift_catalog(parameters.redshift_catalog, registry)
+    redshift_reference = resolve_redshift(parameters.redshift_catalog, registry, earlier,
+                                          notices)
     redshift = load_redshift_catalog(
         Path(redshift_reference.location),
         column_overrides(redshift_reference.columns, parameters),
@@ -142,6 +145,8 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
         where=parameters.where,
         drop_sentinels=not parameters.keep_sentinels,
     )
+    notices += redshift.notices
+    file_columns = dict(redshift.roles)  # before any rename below
     taken = set(object_columns) | added_columns(
         flux_type, bands, magnitudes=parameters.magnitudes, dereddened=source.dereddens
     )
@@ -187,14 +192,15 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
         flux_type=flux_type,
         bands=bands,
     )
-    # Fixed-width strings (FITS, HDF5) take the longest value of the whole catalog.
-    fixed_width = parameters.output_format in ("fits", "hdf5")
-    string_widths = measure_string_widths(redshift.frame) if fixed_width else {}
+    # Fixed-width strings (FITS, HDF5) take the longest value of the whole catalog;
+    # Parquet records it for astropy's reader.
+    string_widths = (measure_string_widths(redshift.frame)
+                     if parameters.output_format != "csv" else {})
     inputs = {
         "redshift": {
             "reference": parameters.redshift_catalog,
             "location": redshift_reference.location,
-            "columns": redshift.roles,
+            "columns": file_columns,
             "fingerprint": file_fingerprint(Path(redshift_reference.location)),
             "cleaning": redshift.report,
         },
@@ -206,6 +212,8 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
             "margin_threshold_arcsec": object_info.margin_threshold_arcsec,
         },
     }
+    if earlier is not None:
+        notices += check_inputs(inputs, parameters.to_dict(), earlier)
     return RunPlan(
         parameters=parameters,
         execution=execution,
@@ -294,7 +302,17 @@ def columns_to_read(
 
 
 def measure_string_widths(frame: pd.DataFrame) -> dict[str, int]:
-    """Longest UTF-8 length of each string column (fixed-width FITS/HDF5 strings)."""
+    """Longest UTF-8 length of each string column (fixed-width FITS/HDF5 strings).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> measure_string_widths(pd.DataFrame({"name": ["Zoë", None], "z": [0.1, 0.2]}))
+    {'name': 4}
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     widths = {}
     for name in frame.columns:
         column = frame[name]
@@ -302,7 +320,11 @@ def measure_string_widths(frame: pd.DataFrame) -> dict[str, int]:
             continue
         values = column.dropna()
         if len(values) and isinstance(values.iloc[0], str):
-            widths[name] = max(1, int(values.str.encode("utf-8").str.len().max()))
+            try:
+                array = pa.array(values.to_numpy(dtype=object), type=pa.large_string())
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                continue  # mixed values: the writers say what they cannot store
+            widths[name] = max(1, int(pc.max(pc.binary_length(array)).as_py() or 0))
     return widths
 
 
