@@ -364,6 +364,6 @@ def readable_pandas_metadata(pandas_json: bytes) -> bytes:
     for column in metadata.get("columns", []):
         try:
             pd.api.types.pandas_dtype(column.get("numpy_type"))
-        except (TypeError, ValueError):
+        except Exception:  # TypeError, ValueError, NotImplementedError, by dtype
             column["numpy_type"] = "object"
     return json.dumps(metadata).encode()

@@ -288,11 +288,20 @@ def _read_fits(path: Path, columns: list[str] | None, kind: TableKind) -> pd.Dat
         )):
             from tsmaker.formats.dtypes import array_column
 
-            mask = getattr(column, "mask", None)
-            arrays[name] = array_column(
-                np.asarray(column), None if mask is None or not np.any(mask) else mask)
+            data = np.asarray(column)
+            mask = np.ma.getmaskarray(column) if np.ma.is_masked(column) else None
+            if data.dtype.kind == "f":  # NaN is FITS's missing float; all NaN, a missing row
+                mask = np.isnan(data) if mask is None else mask | np.isnan(data)
+            arrays[name] = array_column(data, mask if mask is not None and mask.any() else None)
     table.remove_columns(list(arrays))
     frame = table.to_pandas()
+    for name in frame.columns:
+        # FITS has no missing string but the empty one (astropy masks it when it reads
+        # without memory mapping).
+        if frame[name].dtype.kind in "OUS" or str(frame[name].dtype) == "str":
+            empty = frame[name] == ""
+            if empty.any():
+                frame[name] = frame[name].mask(empty)
     for name, values in arrays.items():
         frame[name] = values
     frame = frame[order]

@@ -34,7 +34,7 @@ from tsmaker.inputs.profiles import (
     guess_id_column,
     require_flux_type,
 )
-from tsmaker.inputs.redshift import RedshiftCatalog
+from tsmaker.inputs.redshift import NO_COLUMN, RedshiftCatalog
 from tsmaker.inputs.resolve import file_fingerprint
 from tsmaker.parameters import RunParameters, parameter_error
 from tsmaker.run.execution import ExecutionSettings
@@ -136,9 +136,10 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter,
     report("step", text="Reading the redshift catalog")
     redshift_reference = resolve_redshift(parameters.redshift_catalog, registry, earlier,
                                           notices)
+    overrides = column_overrides(redshift_reference.columns, parameters)
     redshift = load_redshift_catalog(
         Path(redshift_reference.location),
-        column_overrides(redshift_reference.columns, parameters),
+        overrides,
         coord_unit=parameters.coord_unit,
         z_min=parameters.z_min,
         z_max=parameters.z_max,
@@ -146,7 +147,11 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter,
         drop_sentinels=not parameters.keep_sentinels,
     )
     notices += redshift.notices
-    file_columns = dict(redshift.roles)  # before any rename below
+    # The file's columns (before any rename below), and the roles turned off ("none"),
+    # so that a rerun from the recorded inputs chooses the same.
+    file_columns = dict(redshift.roles) | {
+        role: NO_COLUMN for role, column in overrides.items()
+        if column and column.lower() == NO_COLUMN and role not in redshift.roles}
     taken = set(object_columns) | added_columns(
         flux_type, bands, magnitudes=parameters.magnitudes, dereddened=source.dereddens
     )

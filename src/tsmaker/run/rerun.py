@@ -90,7 +90,7 @@ def input_changes(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> li
     before = recorded.get("fingerprint") or {}
     now = current.get("fingerprint") or {}
     content_changed = False
-    for key in before:
+    for key in sorted(before, key=lambda key: {"size_bytes": 0, "sha256": 1}.get(key, 2)):
         if key in now and key not in _NOT_CONTENT and before[key] != now[key]:
             content_changed = True
             if key == "size_bytes":
