@@ -47,14 +47,16 @@ def run(
         help="Flux type, e.g. cModel, gaap1p0, psf. \\[default: the profile's]",
         rich_help_panel=_PHOT)] = None,
     mag: Annotated[bool | None, typer.Option(
-        "--mag/--flux", help="Add AB magnitudes, or keep fluxes only. \\[default: --mag]",
+        "--mag/--flux", help="Add AB magnitudes ({band}_{type}Mag/MagErr; with --dust only the "
+        "dereddened ones, ..Mag_dered), or keep fluxes only. \\[default: --mag]",
         rich_help_panel=_PHOT)] = None,
     zero_point: Annotated[float | None, typer.Option(
         help="AB zero point of the fluxes (31.4 for nJy). \\[default: 31.4]",
         rich_help_panel=_PHOT)] = None,
     dust: Annotated[str | None, typer.Option(
-        help="E(B-V) for dereddening: none, catalog, sfd, csfd, planck, planck-gnilc. "
-        "\\[default: none]", rich_help_panel=_PHOT)] = None,
+        help="E(B-V) for dereddening: none, catalog, sfd, csfd, planck, planck-gnilc; with "
+        "a source, ebv and ..Flux_dered/FluxErr_dered are added. \\[default: none]",
+        rich_help_panel=_PHOT)] = None,
     dust_dir: Annotated[Path | None, typer.Option(
         help="Folder holding dust-map files.", rich_help_panel=_PHOT)] = None,
     extinction_coeffs: Annotated[str | None, typer.Option(
