@@ -22,6 +22,8 @@ from typing import Any
 from tsmaker.errors import InputError, Naming, ParameterChoiceError, ParameterError
 
 OUTPUT_FORMATS: tuple[str, ...] = ("parquet", "csv", "fits", "hdf5", "hats")
+HDF5_LAYOUTS: tuple[str, ...] = ("columns", "table")
+"""HDF5 product layouts: a group of column datasets (tables_io, RAIL), or one table."""
 DUST_CHOICES: tuple[str, ...] = ("none", "catalog", "sfd", "csfd", "planck", "planck-gnilc")
 UNIQUE_CHOICES: tuple[str, ...] = ("none", "closest")
 FLAG_ORDER_CHOICES: tuple[str, ...] = ("higher", "lower")
@@ -119,6 +121,10 @@ class RunParameters:
     """Nearest objects kept per spec-z."""
     output_format: str = "parquet"
     """One of :data:`OUTPUT_FORMATS`."""
+    hdf5_layout: str = "columns"
+    """Layout of an HDF5 product, one of :data:`HDF5_LAYOUTS`: ``columns`` (a group
+    ``photometry`` with one dataset per column, as tables_io writes and RAIL reads) or
+    ``table`` (one compound dataset ``training_set``, as astropy writes)."""
     output_dir: str | None = None
     """Folder for the product files; default ``$TSMAKER_HOME/products``."""
     dust: str = "none"
@@ -222,6 +228,7 @@ class RunParameters:
                 "n_neighbors", f"{{name}} {neighbors} must be a whole number >= 1"
             )
         yield self._check_choice("output_format", OUTPUT_FORMATS)
+        yield self._check_choice("hdf5_layout", HDF5_LAYOUTS)
         yield self._check_choice("dust", DUST_CHOICES)
         yield self._check_choice("unique", UNIQUE_CHOICES)
         yield self._check_choice("z_flag_better", FLAG_ORDER_CHOICES)

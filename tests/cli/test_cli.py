@@ -108,7 +108,8 @@ def _bad_files(inputs: Inputs) -> dict[str, Path]:
     folder = inputs.folder / "bad"
     folder.mkdir()
     files = {}
-    ambiguous = inputs.specz.assign(RA_deg=inputs.specz["ra"])
+    ambiguous = inputs.specz.assign(RA_deg=inputs.specz["ra"], DEC_deg=inputs.specz["dec"],
+                                    RAJ2000=inputs.specz["ra"], DEJ2000=inputs.specz["dec"])
     files["ambiguous"] = folder / "ambiguous.parquet"
     ambiguous.to_parquet(files["ambiguous"], index=False)
     data = inputs.specz_path.read_bytes()
@@ -174,6 +175,15 @@ def cli(inputs: Inputs, tmp_path_factory: pytest.TempPathFactory) -> dict:
     far = inputs.specz[~inputs.specz["specz_id"].isin(matched)].iloc[:2]
     far.to_parquet(far_path, index=False)
     odd_output = inputs.folder / "odd_output"
+    repeated_path = inputs.folder / "repeated_id.parquet"
+    repeated = inputs.specz.copy()
+    repeated.loc[1, "specz_id"] = repeated.loc[0, "specz_id"]
+    repeated.to_parquet(repeated_path, index=False)
+    jades_path = inputs.folder / "jades_dr3_random_sample.parquet"
+    inputs.specz.rename(columns={"ra": "RA_TARG", "dec": "Dec_TARG", "z": "z_Spec"}).assign(
+        unique_id=[f"{i // 2}_Deep" for i in range(len(inputs.specz))],
+        z_Spec_flag=["ABCDE"[i % 5] for i in range(len(inputs.specz))],
+    ).drop(columns=["specz_id", "z_err", "z_flag"]).to_parquet(jades_path, index=False)
     url = f"http://127.0.0.1:{closed_port()}/x"
     collection, specz = str(inputs.collection), str(inputs.specz_path)
 
@@ -214,17 +224,21 @@ def cli(inputs: Inputs, tmp_path_factory: pytest.TempPathFactory) -> dict:
         "zero_matches": run("zero_matches", str(far_path), collection, "--json"),
         "odd_name": run(ODD_NAME, specz, collection, "--quiet", "--format", "csv",
                         "--output-dir", str(odd_output)),
+        "id_none": run("id_none", str(files["duplicated_ids"]), collection, "--id", "none",
+                       "--json"),
+        "repeated_id": run("repeated_id", str(repeated_path), collection, "--json"),
         # catalogs
         "add_2dflens": ["catalogs", "add-redshift", "twodf",
                         str(SAMPLES / "2dflens_final_release_random_sample.parquet"), "--json"],
         "add_ozdes": ["catalogs", "add-redshift", "ozdes",
                       str(SAMPLES / "ozdes_dr2_random_sample.parquet"), "--json"],
+        "add_jades": ["catalogs", "add-redshift", "jades", str(jades_path)],
         "flux_types": ["catalogs", "flux-types", str(DP1_COLLECTION), "--json"],
     }
     # Python shows deprecation warnings (as many CI setups ask): --quiet must still be quiet.
     results = run_together(cases, home, {"odd_name": {"PYTHONWARNINGS": "default"}})
     return {"home": home, "files": files, "url": url, "odd_output": odd_output,
-            "results": results}
+            "results": results, "repeated_first_id": repeated.loc[0, "specz_id"]}
 
 
 # ------------------------------------------------------------- refused inputs
@@ -233,7 +247,8 @@ REFUSALS: dict[str, tuple[str, ...]] = {
     "missing_file": ("'{folder}/nope.parquet'", "check the path",
                      "tsmaker catalogs add-redshift"),
     "missing_z_column": ("--z 'zz'", "no such column", "specz_id, ra, dec, z, z_err, z_flag"),
-    "ambiguous": ("several columns could be the ra column", "ra, RA_deg", "--ra COLUMN"),
+    "ambiguous": ("several column pairs could be RA/Dec", "RA_deg/DEC_deg, RAJ2000/DEJ2000",
+                  "--ra COLUMN --dec COLUMN"),
     "unknown_object": ("'no_such_catalog'", "tsmaker catalogs list"),
     "dp1_unregistered": ("'dp1'", "no location registered",
                          "`tsmaker catalogs add-object dp1 PATH_OR_URL --profile dp1`"),
@@ -251,7 +266,7 @@ REFUSALS: dict[str, tuple[str, ...]] = {
     "radians": ("look like radians", "--coord-unit rad", "0..6.2"),
     "hours": ("RA looks like hours", "--coord-unit hour", "0..23.9"),
     "dec_outside": ("outside [-90, 90]", "95.5", "--dec"),
-    "duplicated_ids": ("'sid'", "repeated ids", "e.g. 7", "--id"),
+    "duplicated_ids": ("'sid'", "repeated ids", "e.g. 7", "--id none"),
     "empty": ("empty.csv", "has no rows"),
     "filtered_to_nothing": ("no spec-z left", "z max: {n_specz}", "--z-max"),
     "not_hats": ("empty_folder", "not a HATS catalog or collection"),
@@ -441,6 +456,44 @@ def test_add_redshift_detects_2dflens_columns(cli):
     assert record["columns"] == {"ra": "RA", "dec": "Dec", "z": "z", "z_flag": "qual",
                                  "id": "unique_id"}
     assert record["row_count"] == 1000 and record["kind"] == "redshift"
+
+
+def test_add_redshift_shows_what_it_chose_and_why(cli):
+    result = cli["results"]["add_jades"]
+    assert result.code == 0, result.stderr
+    assert result.stdout == ""
+    lines = without_library_warnings(result.stderr)
+    assert lines[0] == "Registered redshift catalog 'jades' (624 rows)"
+    assert lines[1:7] == [
+        "  ra     RA_TARG/Dec_TARG: target or fibre positions",
+        "  dec    RA_TARG/Dec_TARG: target or fibre positions",
+        "  z      z_Spec: a spectroscopic name",
+        "  z_err  none found",
+        "  z_flag z_Spec_flag: a common z_flag name",
+        "  id     none: unique_id is not unique, rows keyed by specz_row",
+    ]
+    notes = "\n".join(lines[7:])
+    assert "note: z_flag: z_Spec_flag: letter grades, A best, kept as they are" in notes
+    assert ("note: id: unique_id is not a unique id (624 rows share an id, e.g. '0_Deep'), so "
+            "the spec-z are keyed by specz_row") in notes
+
+
+def test_id_none_and_a_repeated_id_key_the_spec_z_by_row(cli):
+    forced = cli["results"]["id_none"]
+    assert forced.code == 0, forced.stderr
+    record = json.loads(forced.stdout)
+    assert "id" not in record["inputs"]["redshift"]["columns"]
+    detected = cli["results"]["repeated_id"]
+    assert detected.code == 0, detected.stderr
+    record = json.loads(detected.stdout)
+    assert "id" not in record["inputs"]["redshift"]["columns"]
+    said = [n for n in record["summary"]["notices"] if n.startswith("id: specz_id")]
+    assert said == [
+        "id: specz_id is not a unique id (2 rows share an id, e.g. "
+        f"{int(cli['repeated_first_id'])}), so the spec-z are keyed by specz_row, their row in "
+        "the file; name a unique column with --id COLUMN"]
+    frame = pd.read_parquet(record["files"][0])
+    assert frame["specz_row"].is_unique and frame["specz_id"].duplicated().sum() <= 1
 
 
 def test_add_redshift_detects_ozdes_columns(cli):

@@ -50,9 +50,7 @@ def test_train_z_informer_trains_on_a_product(data, tmp_path, quiet_rail):
                                 output_dir=str(tmp_path))
     path = product.files[0]
     assert path.endswith(".hdf5")  # tables_io chooses its reader by the suffix
-    if not has_tables_io_layout(path):
-        pytest.skip("tsmaker's HDF5 products do not yet use tables_io's native layout (a "
-                    "'photometry' group of 1-D datasets): it comes with issue 20 (branch 'data')")
+    assert has_tables_io_layout(path)
 
     table = read_product(product.full_name)
     # tables_io reads it as RAIL does, the columns as tsmaker named them.

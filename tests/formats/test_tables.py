@@ -136,7 +136,8 @@ def test_read_product_table_errors(tmp_path: Path) -> None:
     no_table = tmp_path / "other.hdf5"
     with h5py.File(no_table, "w") as handle:
         handle.create_dataset("something_else", data=np.arange(3))
-    with pytest.raises(ProductError, match="no 'training_set' dataset"):
+    with pytest.raises(ProductError,
+                       match="neither a 'training_set' dataset nor a 'photometry' group"):
         read_product_table(no_table)
 
 

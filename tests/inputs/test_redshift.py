@@ -37,11 +37,15 @@ def test_ozdes_sentinels_are_dropped_and_counted():
 
 
 def test_ambiguous_and_missing_columns_name_the_fix():
+    # Two columns whose names differ only by case are two candidates of equal standing.
     with pytest.raises(ParameterError) as raised:
-        detect_columns(["ra", "RA_deg", "dec", "z"], {})
+        detect_columns(["ra", "dec", "z", "Z"], {})
     assert raised.value.message("cli") == (
-        "several columns could be the ra column (ra, RA_deg); choose one with --ra COLUMN")
-    assert str(raised.value).endswith("choose one with ra_column=COLUMN")
+        "several columns could be the z column (z, Z, each the plain name); choose one with "
+        "--z COLUMN")
+    assert str(raised.value).endswith("choose one with z_column=COLUMN")
+    # RA_deg has no Dec partner: the ra/dec pair is the only one.
+    assert detect_columns(["ra", "RA_deg", "dec", "z"], {})["ra"] == "ra"
     with pytest.raises(ParameterError) as raised:
         detect_columns(["ra", "dec", "mag"], {})
     assert raised.value.message("cli") == (

@@ -33,17 +33,6 @@ pytestmark = pytest.mark.slow  # real processes, signals and mounts
 
 TIMEOUT_SECONDS = 300
 FORMATS = ("parquet", "csv", "fits", "hdf5", "hats")
-HDF5_PENDING = pytest.mark.xfail(
-    strict=False,
-    reason="h5py segfaults when HDF5 cannot flush a dataset on a full disk; the fix (writes "
-    "through a file object that keeps the first error, issue 20, branch 'data', "
-    "formats/hdf5.py) is not merged yet",
-)
-
-
-def _format_cases() -> list:
-    return [pytest.param(name, marks=HDF5_PENDING) if name == "hdf5" else name
-            for name in FORMATS]
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -400,7 +389,7 @@ def _disk_message(folder: Path, reason: str, errno_value: int, advice: str) -> s
             f"(errno {errno_value}); {advice}, or choose another folder with --output-dir")
 
 
-@pytest.mark.parametrize("output_format", _format_cases())
+@pytest.mark.parametrize("output_format", FORMATS)
 def test_a_full_disk_gives_one_line_naming_the_folder(demo, home, tmp_path, output_format):
     with tmpfs(tmp_path / "full", "64k") as full:
         result = tsmaker(*demo.run_args("t", full, "--format", output_format), home=home)
@@ -413,8 +402,7 @@ def test_a_full_disk_gives_one_line_naming_the_folder(demo, home, tmp_path, outp
     assert record.status == "failed" and "no space left on device" in record.message
 
 
-@pytest.mark.parametrize("output_format", [
-    "parquet", "csv", "fits", pytest.param("hdf5", marks=HDF5_PENDING)])
+@pytest.mark.parametrize("output_format", ["parquet", "csv", "fits", "hdf5"])
 def test_a_file_size_limit_gives_one_line_naming_the_folder(demo, home, out, output_format):
     import resource
 

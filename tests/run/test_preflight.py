@@ -63,12 +63,13 @@ def test_catalog_problems_are_placed_beside_their_field(catalogs):
 
 def test_redshift_columns_come_from_the_header_only(catalogs, tmp_path):
     ambiguous = tmp_path / "both.csv"
-    ambiguous.write_text("ra,RA_DEG,dec,z\n1,1,2,0.5\n")
+    ambiguous.write_text("ra,dec,z,Z\n1,2,0.5,0.6\n")
     found = check(catalogs, redshift_catalog=str(ambiguous))
-    assert set(found.problems) == {"ra_column"}
-    assert found.problems["ra_column"].message("cli") == (
-        "several columns could be the ra column (ra, RA_DEG); choose one with --ra COLUMN")
-    assert check(catalogs, redshift_catalog=str(ambiguous), ra_column="ra").ok
+    assert set(found.problems) == {"z_column"}
+    assert found.problems["z_column"].message("cli") == (
+        "several columns could be the z column (z, Z, each the plain name); choose one with "
+        "--z COLUMN")
+    assert check(catalogs, redshift_catalog=str(ambiguous), z_column="Z").ok
 
     # Rows that do not parse are the run's to find (it reads them); the header is fine.
     broken = tmp_path / "broken.csv"

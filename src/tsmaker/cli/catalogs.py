@@ -91,13 +91,22 @@ def catalogs_add_redshift(
     ra: Annotated[str | None, typer.Option(help="RA column (degrees).")] = None,
     dec: Annotated[str | None, typer.Option(help="Dec column (degrees).")] = None,
     z: Annotated[str | None, typer.Option(help="Redshift column.")] = None,
-    z_err: Annotated[str | None, typer.Option(help="Redshift error column.")] = None,
-    z_flag: Annotated[str | None, typer.Option(help="Quality flag column.")] = None,
-    id_: Annotated[str | None, typer.Option("--id", help="Unique id column.")] = None,
+    z_err: Annotated[str | None, typer.Option(
+        help="Redshift error column; none: no error column.")] = None,
+    z_flag: Annotated[str | None, typer.Option(
+        help="Quality flag column; none: no flag column.")] = None,
+    id_: Annotated[str | None, typer.Option(
+        "--id", help="Unique id column; none: no id column (spec-z keyed by specz_row).")
+    ] = None,
     description: Annotated[str, typer.Option(help="Free text.")] = "",
     json_output: JsonOption = False,
 ) -> None:
-    """Register a redshift catalog; columns are detected from common names."""
+    """Register a redshift catalog; columns are detected from the names surveys use.
+
+    Prints which column it took for each role and why, and what to know about them.
+    """
+    from rich.markup import escape
+
     from tsmaker.cli.render import message, print_json
     from tsmaker.manage.catalogs import add_redshift_catalog
 
@@ -105,7 +114,11 @@ def catalogs_add_redshift(
     record = add_redshift_catalog(name, file, overrides, description=description)
     if json_output:
         print_json(record)
-    else:
-        roles = ", ".join(f"{role}={column}" for role, column in record["columns"].items())
-        message(f"Registered redshift catalog {record['name']!r} ({record['row_count']} rows; "
-                f"{roles})")
+        return
+    message(escape(f"Registered redshift catalog {record['name']!r} "
+                   f"({record['row_count']} rows)"))
+    detection = record["detection"]
+    for role, reason in detection["reasons"].items():
+        message(escape(f"  {role:<6} {reason}"))
+    for notice in detection["notices"]:
+        message(escape(f"  note: {notice}"))

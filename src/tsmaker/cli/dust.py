@@ -37,7 +37,7 @@ def dust_status(
 def dust_fetch(
     name: Annotated[str, typer.Argument(help="sfd, csfd, planck or planck-gnilc.")],
     dust_dir: Annotated[Path | None, typer.Option(
-        help="Download into this folder. [default: $TSMAKER_HOME/dustmaps]")] = None,
+        help="Download into this folder. \\[default: $TSMAKER_HOME/dustmaps]")] = None,
     base_url: Annotated[str | None, typer.Option(help="Mirror to download from.")] = None,
 ) -> None:
     """Download a dust map (with dustmaps' URLs and checksums)."""

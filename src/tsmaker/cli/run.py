@@ -30,44 +30,50 @@ def run(
         "--object", help="Registered object catalog (dp1, dp02, demo, ...) or a HATS path/URL.",
         rich_help_panel=_RUN)] = None,
     output_format: Annotated[str | None, typer.Option(
-        "--format", help="parquet, csv, fits, hdf5 or hats. [default: parquet]",
+        "--format", help="parquet, csv, fits, hdf5 or hats. \\[default: parquet]",
+        rich_help_panel=_RUN)] = None,
+    hdf5_layout: Annotated[str | None, typer.Option(
+        help="HDF5 layout: columns (group 'photometry', one dataset per column: tables_io, "
+        "RAIL) or table (one compound dataset 'training_set': astropy). \\[default: columns]",
         rich_help_panel=_RUN)] = None,
     output_dir: Annotated[Path | None, typer.Option(
-        help="Folder for the files. [default: $TSMAKER_HOME/products]",
+        help="Folder for the files. \\[default: $TSMAKER_HOME/products]",
         rich_help_panel=_RUN)] = None,
     radius: Annotated[float | None, typer.Option(
-        help="Match radius in arcsec. [default: 1.0]", rich_help_panel=_MATCH)] = None,
+        help="Match radius in arcsec. \\[default: 1.0]", rich_help_panel=_MATCH)] = None,
     neighbors: Annotated[int | None, typer.Option(
-        help="Nearest objects kept per spec-z. [default: 1]", rich_help_panel=_MATCH)] = None,
+        help="Nearest objects kept per spec-z. \\[default: 1]", rich_help_panel=_MATCH)] = None,
     flux_type: Annotated[str | None, typer.Option(
-        help="Flux type, e.g. cModel, gaap1p0, psf. [default: the profile's]",
+        help="Flux type, e.g. cModel, gaap1p0, psf. \\[default: the profile's]",
         rich_help_panel=_PHOT)] = None,
     mag: Annotated[bool | None, typer.Option(
-        "--mag/--flux", help="Add AB magnitudes, or keep fluxes only. [default: --mag]",
+        "--mag/--flux", help="Add AB magnitudes ({band}_{type}Mag/MagErr; with --dust only the "
+        "dereddened ones, ..Mag_dered), or keep fluxes only. \\[default: --mag]",
         rich_help_panel=_PHOT)] = None,
     zero_point: Annotated[float | None, typer.Option(
-        help="AB zero point of the fluxes (31.4 for nJy). [default: 31.4]",
+        help="AB zero point of the fluxes (31.4 for nJy). \\[default: 31.4]",
         rich_help_panel=_PHOT)] = None,
     naming: Annotated[str | None, typer.Option(
         help="Column names: rubin (g_cModelMag) or rail (mag_g_lsst, mag_err_g_lsst, "
         "redshift; non-detections as 99). [default: rubin]", rich_help_panel=_PHOT)] = None,
     dust: Annotated[str | None, typer.Option(
-        help="E(B-V) for dereddening: none, catalog, sfd, csfd, planck, planck-gnilc. "
-        "[default: none]", rich_help_panel=_PHOT)] = None,
+        help="E(B-V) for dereddening: none, catalog, sfd, csfd, planck, planck-gnilc; with "
+        "a source, ebv and ..Flux_dered/FluxErr_dered are added. \\[default: none]",
+        rich_help_panel=_PHOT)] = None,
     dust_dir: Annotated[Path | None, typer.Option(
         help="Folder holding dust-map files.", rich_help_panel=_PHOT)] = None,
     extinction_coeffs: Annotated[str | None, typer.Option(
         help="R_band overrides, e.g. u=4.81,g=3.64.", rich_help_panel=_PHOT)] = None,
     unique: Annotated[str | None, typer.Option(
-        help="none, or closest: each object and each spec-z at most once. [default: none]",
+        help="none, or closest: each object and each spec-z at most once. \\[default: none]",
         rich_help_panel=_SELECT)] = None,
     z_flag_better: Annotated[str | None, typer.Option(
         help="Better quality flags are higher (2dFLenS, OzDES) or lower (DESI ZWARN); breaks "
-        "--unique ties. [default: higher]", rich_help_panel=_SELECT)] = None,
+        "--unique ties. \\[default: higher]", rich_help_panel=_SELECT)] = None,
     split: Annotated[float | None, typer.Option(
         help="Fraction of spec-z flagged is_training (0-1).", rich_help_panel=_SELECT)] = None,
     seed: Annotated[int | None, typer.Option(
-        help="Seed of the split. [default: 0]", rich_help_panel=_SELECT)] = None,
+        help="Seed of the split. \\[default: 0]", rich_help_panel=_SELECT)] = None,
     where: Annotated[str | None, typer.Option(
         help='Filter on the redshift catalog, e.g. "z_flag >= 3 and z > 0".',
         rich_help_panel=_SELECT)] = None,
@@ -84,21 +90,23 @@ def run(
                                             rich_help_panel=_COLUMNS)] = None,
     z: Annotated[str | None, typer.Option(help="Redshift column.",
                                           rich_help_panel=_COLUMNS)] = None,
-    z_err: Annotated[str | None, typer.Option(help="Redshift error column.",
-                                              rich_help_panel=_COLUMNS)] = None,
-    z_flag: Annotated[str | None, typer.Option(help="Quality flag column (see --z-flag-better).",
-                                               rich_help_panel=_COLUMNS)] = None,
-    id_: Annotated[str | None, typer.Option("--id", help="Unique spec-z id column.",
-                                            rich_help_panel=_COLUMNS)] = None,
+    z_err: Annotated[str | None, typer.Option(
+        help="Redshift error column; none: no error column.", rich_help_panel=_COLUMNS)] = None,
+    z_flag: Annotated[str | None, typer.Option(
+        help="Quality flag column (see --z-flag-better); none: no flag column.",
+        rich_help_panel=_COLUMNS)] = None,
+    id_: Annotated[str | None, typer.Option(
+        "--id", help="Unique spec-z id column; none: no id column (spec-z keyed by "
+        "specz_row).", rich_help_panel=_COLUMNS)] = None,
     coord_unit: Annotated[str | None, typer.Option(
-        help="auto, deg, hour (RA in hours) or rad. [default: auto]",
+        help="auto, deg, hour (RA in hours) or rad. \\[default: auto]",
         rich_help_panel=_COLUMNS)] = None,
     crd_duplicates: Annotated[str | None, typer.Option(
         help="Combine-Redshift-Catalogs files: keep-ties (drop tie_result 0 and 3 stars, keep "
         "2), drop-ties (keep only 1) or keep-all. [default: keep-ties]",
         rich_help_panel=_SELECT)] = None,
     workers: Annotated[int | None, typer.Option(
-        help="Worker processes of a local Dask cluster. [default: threads in this process]",
+        help="Worker processes of a local Dask cluster. \\[default: threads in this process]",
         rich_help_panel=_EXEC)] = None,
     threads_per_worker: Annotated[int | None, typer.Option(rich_help_panel=_EXEC,
                                                            help="Threads per worker.")] = None,
@@ -108,7 +116,7 @@ def run(
         envvar=settings.ENV_SCHEDULER, help="Address of an existing Dask scheduler.",
         rich_help_panel=_EXEC)] = None,
     slurm: Annotated[bool, typer.Option(
-        "--slurm", help="Run workers as SLURM jobs (pip install 'tsmaker[hpc]').",
+        "--slurm", help="Run workers as SLURM jobs (pip install 'tsmaker\\[hpc]').",
         rich_help_panel=_EXEC)] = False,
     slurm_queue: Annotated[str | None, typer.Option(rich_help_panel=_EXEC,
                                                     help="SLURM partition.")] = None,
@@ -131,8 +139,11 @@ def run(
     save_config: Annotated[Path | None, typer.Option(
         help="Write the run's parameters to this TOML file.", rich_help_panel=_RUN)] = None,
     like: Annotated[str | None, typer.Option(
-        help="Start from the parameters of this product (name or id).",
-        rich_help_panel=_RUN)] = None,
+        help="Start from the parameters of this product (name or id); its catalogs must "
+        "not have changed since.", rich_help_panel=_RUN)] = None,
+    accept_changed_inputs: Annotated[bool, typer.Option(
+        "--accept-changed-inputs", help="With --like: use catalogs that changed since that "
+        "product was made, and record the change.", rich_help_panel=_RUN)] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notices.")] = False,
     json_output: JsonOption = False,
 ) -> None:
@@ -167,7 +178,8 @@ def run(
         product = make_training_set(
             name, redshift, object_, description=description, flux_type=flux_type,
             magnitudes=mag, zero_point=zero_point, radius_arcsec=radius,
-            n_neighbors=neighbors, output_format=output_format, output_dir=output_dir,
+            n_neighbors=neighbors, output_format=output_format, hdf5_layout=hdf5_layout,
+            output_dir=output_dir,
             dust=dust, dust_dir=dust_dir,
             extinction_coeffs=parse_extinction_coeffs(extinction_coeffs)
             if extinction_coeffs is not None else None,
@@ -177,7 +189,8 @@ def run(
             z_flag_column=z_flag, id_column=id_, coord_unit=coord_unit, naming=naming,
             crd_duplicates=crd_duplicates,
             execution={k: v for k, v in execution.items() if v is not None},
-            like=like, config=config, save_config=save_config, report=report,
+            like=like, accept_changed_inputs=accept_changed_inputs, config=config,
+            save_config=save_config, report=report,
         ).to_dict()
     finally:
         reporter.close()

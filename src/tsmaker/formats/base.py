@@ -6,9 +6,12 @@ into place atomically in ``close``. Interrupted or failed runs (``abort``, or an
 exception inside a ``with`` block) leave neither the final file nor the temporary
 one behind.
 
-The first call to ``write`` fixes the column list and the pandas dtypes; later
-batches are reordered to that column list and cast to those dtypes, and a batch
-that cannot be cast raises :class:`tsmaker.errors.InputError`.
+The first call to ``write`` fixes the column list and the pandas dtypes (``object``
+columns of booleans or arrays first become ``boolean`` / pyarrow list columns,
+:func:`tsmaker.formats.dtypes.normalize_object_columns`); later batches are
+reordered to that column list and cast to those dtypes, and a batch that cannot be
+cast raises :class:`tsmaker.errors.InputError`. A column the format cannot hold is
+refused at the first batch (:mod:`tsmaker.formats.dtypes`).
 """
 
 from __future__ import annotations
@@ -16,48 +19,18 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 from tsmaker import atomic
 from tsmaker.errors import InputError
+from tsmaker.formats.dtypes import ColumnSpec, column_spec, refuse_unless_held
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
     from pandas.api.extensions import ExtensionDtype
-
-ColumnKind = Literal["float", "int", "uint", "bool", "string"]
-
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    """How a fixed-layout format (FITS, HDF5) stores one column.
-
-    Parameters
-    ----------
-    name : str
-        Column name, as in the input frame.
-    kind : {"float", "int", "uint", "bool", "string"}
-        Family of the pandas dtype.
-    itemsize_bytes : int
-        Size of one value of the pandas dtype (string columns: 0).
-    nullable : bool
-        True when the pandas dtype can hold missing values (nullable ``Int64``,
-        ``boolean``, pyarrow-backed dtypes, strings). Decided from the dtype, not
-        from the data, because later batches may bring the first missing value.
-    unit : str or None
-        Unit string from the writer's ``units`` mapping.
-    """
-
-    name: str
-    kind: ColumnKind
-    itemsize_bytes: int
-    nullable: bool
-    unit: str | None
-
 
 class TableWriter(ABC):
     """Base class of the streaming writers; one subclass per output format.
@@ -77,10 +50,10 @@ class TableWriter(ABC):
         The product parameters, a JSON-serialisable mapping stored inside the file
         by formats that can hold it (Parquet, FITS, HDF5).
     string_widths : Mapping[str, int], optional
-        Width in bytes of fixed-width string columns (FITS, HDF5; ignored by
-        Parquet and CSV). A column missing here takes the longest value of the
-        first batch that has rows (at least 1); a longer value in a later batch
-        raises :class:`tsmaker.errors.InputError`.
+        Width in bytes of fixed-width string columns (FITS, HDF5; Parquet records
+        them for astropy's reader, CSV ignores them). A column missing here takes
+        the longest value of the first batch that has rows (at least 1); a longer
+        value in a later batch raises :class:`tsmaker.errors.InputError`.
     ra_column, dec_column : str, optional
         The rows' coordinate columns, for formats that index rows by position
         (HATS); the others ignore them.
@@ -187,6 +160,9 @@ class TableWriter(ABC):
         """
         self._require_open("write")
         if self._columns is None:
+            from tsmaker.formats.dtypes import normalize_object_columns
+
+            frame = normalize_object_columns(frame)
             self._columns = self._check_column_names(frame)
             self._dtypes = {name: frame[name].dtype for name in self._columns}
             try:
@@ -354,25 +330,10 @@ class TableWriter(ABC):
         return [self._column_spec(name, self._dtypes[name]) for name in self.columns]
 
     def _column_spec(self, name: str, dtype: np.dtype | ExtensionDtype) -> ColumnSpec:
-        import numpy as np
-        from pandas.api import types
-
-        nullable = not isinstance(dtype, np.dtype)
-        unit = self.units.get(name)
-        if types.is_bool_dtype(dtype):
-            return ColumnSpec(name, "bool", 1, nullable, unit)
-        if types.is_integer_dtype(dtype):
-            numpy_dtype = _numpy_equivalent(dtype)
-            kind: ColumnKind = "uint" if numpy_dtype.kind == "u" else "int"
-            return ColumnSpec(name, kind, numpy_dtype.itemsize, nullable, unit)
-        if types.is_float_dtype(dtype):
-            return ColumnSpec(name, "float", _numpy_equivalent(dtype).itemsize, nullable, unit)
-        if types.is_string_dtype(dtype) or types.is_object_dtype(dtype):
-            return ColumnSpec(name, "string", 0, True, unit)
-        raise InputError(
-            f"column '{name}' has dtype {dtype}, which the {self.format_name} writer cannot "
-            "store; convert it to a number, bool or string column, or choose parquet"
-        )
+        """Describe one column; refuse it when this format cannot hold it."""
+        spec = column_spec(name, dtype, self.units.get(name))
+        refuse_unless_held(spec, self.format_name)
+        return spec
 
     def _string_width(self, name: str, first_frame: pd.DataFrame | None) -> int:
         """Fixed width of a string column: given, or the first batch's longest value."""
@@ -409,14 +370,3 @@ class TableWriter(ABC):
             )
         return encoded.to_numpy(dtype=f"S{width}")
 
-
-def _numpy_equivalent(dtype: np.dtype | ExtensionDtype) -> np.dtype:
-    """The numpy dtype behind a numpy, pandas-nullable or pyarrow-backed dtype."""
-    import numpy as np
-
-    if isinstance(dtype, np.dtype):
-        return dtype
-    numpy_dtype = getattr(dtype, "numpy_dtype", None)
-    if numpy_dtype is None:
-        raise TypeError(f"no numpy equivalent for dtype {dtype}")
-    return np.dtype(numpy_dtype)

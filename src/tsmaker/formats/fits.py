@@ -28,7 +28,24 @@ bool                   L       nullable ``<NA>`` is the FITS null byte (0);
                                ``logical_as_bytes=True``)
 str / object           nA      ``<NA>`` is written as an empty string, which
                                astropy reads back as masked
+array, fixed length n  nX      a vector column of the element's letter X (as
+                               above); a missing element or a missing array
+                               is NaN (floats), ``TNULL`` (integers, which
+                               always get one) or the null byte (booleans)
+array, variable        QX(m)   a variable-length array column (64-bit heap
+                               descriptors, m the longest array); elements as
+                               for fixed arrays, but without ``TNULL`` (astropy
+                               cannot apply one there): a missing integer
+                               element is refused; a missing array is written
+                               as an empty one
 =====================  ======  ===============================================
+
+Arrays are pyarrow ``list`` (variable) and ``fixed_size_list`` (fixed) columns of
+numbers or booleans; arrays of strings and nested data are refused up front, naming
+the formats that hold them (:mod:`tsmaker.formats.dtypes`). Variable-length arrays
+go to the heap after the rows: it is gathered in an anonymous temporary file (no
+name to leave behind) and appended in ``close``, which also sets ``PCOUNT`` and the
+``m`` of ``TFORM``.
 
 Whether an integer column gets ``TNULL`` is decided from its dtype (pandas
 nullable ``Int64`` or a pyarrow-backed type), not from the data, because the
@@ -46,10 +63,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from tsmaker.errors import InputError
-from tsmaker.formats.base import ColumnSpec, TableWriter
+from tsmaker.formats.base import TableWriter
+from tsmaker.formats.dtypes import ColumnSpec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -82,8 +100,11 @@ class _FitsColumn:
 
     spec: ColumnSpec
     tform: str
-    storage_dtype: str
+    storage_dtype: Any
+    """Numpy dtype of the field in a row: a scalar, a vector, or a heap descriptor."""
     null_sentinel: int | None
+    element_dtype: str | None = None
+    """Big-endian dtype of one array element (arrays only)."""
 
 
 class FitsWriter(TableWriter):
@@ -122,6 +143,10 @@ class FitsWriter(TableWriter):
         self._table_header_offset_bytes = 0
         self._table_header_size_bytes = 0
         self._data_size_bytes = 0
+        self._heap: IO[bytes] | None = None
+        self._heap_size_bytes = 0
+        self._longest: dict[str, int] = {}
+        """Longest variable-length array of each such column (its ``TFORM`` says it)."""
 
     def _write_batch(self, frame: pd.DataFrame, pixels: tuple[tuple[int, int], ...]) -> None:
         if self._handle is None:  # opened at the first rows: string widths need values
@@ -136,8 +161,20 @@ class FitsWriter(TableWriter):
             self._open(None)
         handle = self._handle
         assert handle is not None
-        handle.write(b"\0" * _padding_bytes(self._data_size_bytes))
+        if self._heap is not None:
+            import shutil
+
+            self._heap.seek(0)
+            shutil.copyfileobj(self._heap, handle, 1 << 20)
+            self._heap.close()
+            self._heap = None
+        handle.write(b"\0" * _padding_bytes(self._data_size_bytes + self._heap_size_bytes))
         self._table_header["NAXIS2"] = self._rows_written
+        self._table_header["PCOUNT"] = self._heap_size_bytes
+        for index, column in enumerate(self._layout, start=1):
+            if column.tform.startswith("Q"):
+                longest = self._longest.get(column.spec.name, 0)
+                self._table_header[f"TFORM{index}"] = f"{column.tform}({longest})"
         header_bytes = self._table_header.tostring().encode("ascii")
         if len(header_bytes) != self._table_header_size_bytes:
             raise RuntimeError("FITS header changed size when NAXIS2 was set")
@@ -147,9 +184,11 @@ class FitsWriter(TableWriter):
         self._handle = None
 
     def _release(self) -> None:
-        if self._handle is not None:
-            handle, self._handle = self._handle, None
-            handle.close()
+        for attribute in ("_handle", "_heap"):
+            handle = getattr(self, attribute, None)
+            if handle is not None:
+                setattr(self, attribute, None)
+                handle.close()
 
     # ------------------------------------------------------------------ layout
 
@@ -169,7 +208,10 @@ class FitsWriter(TableWriter):
             [
                 fits.Column(
                     name=column.spec.name,
-                    format=column.tform,
+                    # The longest variable-length array is known at the end; the
+                    # card is rewritten then, at the same size.
+                    format=column.tform + "(0)" if column.tform.startswith("Q")
+                    else column.tform,
                     unit=column.spec.unit,
                     null=column.null_sentinel,
                 )
@@ -188,27 +230,28 @@ class FitsWriter(TableWriter):
         self._handle = open(self.temp_path, "wb")
         self._handle.write(primary_bytes)
         self._handle.write(table_header_bytes)
+        if any(column.tform.startswith("Q") for column in self._layout):
+            import tempfile
+
+            self._heap = tempfile.TemporaryFile(dir=self.temp_path.parent)
 
     def _fits_column(self, spec: ColumnSpec, first_rows: pd.DataFrame | None) -> _FitsColumn:
-        import numpy as np
-
-        if spec.kind == "float":
-            if spec.itemsize_bytes <= 4:
-                return _FitsColumn(spec, "E", ">f4", None)
-            return _FitsColumn(spec, "D", ">f8", None)
-        if spec.kind == "bool":
-            return _FitsColumn(spec, "L", "u1", None)
         if spec.kind == "string":
             width = self._string_width(spec.name, first_rows)
             return _FitsColumn(spec, f"{width}A", f"S{width}", None)
-        tform, storage = _INTEGER_STORAGE[(spec.kind, spec.itemsize_bytes)]
-        if not spec.nullable:
-            return _FitsColumn(spec, tform, storage, None)
-        if tform == "B":
-            # Every uint8 value is plausible data, so widen and use a negative TNULL.
-            tform, storage = "I", ">i2"
-        sentinel = int(np.iinfo(np.dtype(storage)).min)
-        return _FitsColumn(spec, tform, storage, sentinel)
+        if spec.kind != "array":
+            letter, storage, sentinel = _scalar_storage(spec)
+            return _FitsColumn(spec, letter, storage, sentinel)
+        assert spec.element is not None
+        # Array elements can always be missing, so integer arrays always get a TNULL.
+        letter, element, sentinel = _scalar_storage(
+            ColumnSpec(spec.name, spec.element.kind, spec.element.itemsize_bytes, True, None))
+        if spec.length is None:
+            # astropy cannot apply a TNULL to variable-length arrays: none is written,
+            # and a missing integer element is refused (see _array_integers).
+            return _FitsColumn(spec, f"Q{letter}", (">i8", (2,)), None, element)
+        return _FitsColumn(spec, f"{spec.length}{letter}", (element, (spec.length,)), sentinel,
+                           element)
 
     # -------------------------------------------------------------------- rows
 
@@ -231,9 +274,71 @@ class FitsWriter(TableWriter):
             elif kind == "string":
                 width = np.dtype(column.storage_dtype).itemsize
                 rows[name] = self._fixed_width_strings(series, name, width)
+            elif kind == "array":
+                rows[name] = self._arrays(series, column)
             else:
                 rows[name] = self._integers(series, column)
         return rows
+
+    def _arrays(self, series: pd.Series, column: _FitsColumn) -> np.ndarray:
+        """Vector cells, or heap descriptors (count, offset) with the elements to the heap."""
+        import numpy as np
+
+        from tsmaker.formats.arrays import array_block
+
+        element = column.spec.element
+        assert element is not None and column.element_dtype is not None
+        if element.kind == "float":
+            block = array_block(series, column.element_dtype, np.nan, column.spec.length)
+            values = block.values
+        elif element.kind == "bool":
+            block = array_block(series, bool, False, column.spec.length)
+            values = np.where(block.values, _LOGICAL_TRUE, _LOGICAL_FALSE).astype("u1")
+            values[block.missing_elements] = _LOGICAL_NULL
+        else:
+            wide = "uint64" if element.kind == "uint" else "int64"
+            block = array_block(series, wide, 0, column.spec.length)
+            values = self._array_integers(block.values, block.missing_elements, column)
+        if column.spec.length is not None:
+            return values
+        itemsize = np.dtype(column.element_dtype).itemsize
+        offsets = np.concatenate([[0], np.cumsum(block.lengths)[:-1]]) * itemsize
+        descriptors = np.empty((len(block.lengths), 2), dtype=">i8")
+        descriptors[:, 0] = block.lengths
+        descriptors[:, 1] = offsets + self._heap_size_bytes
+        assert self._heap is not None
+        data = values.tobytes()
+        self._heap.write(data)
+        self._heap_size_bytes += len(data)
+        if len(block.lengths):
+            name = column.spec.name
+            self._longest[name] = max(self._longest.get(name, 0), int(block.lengths.max()))
+        return descriptors
+
+    def _array_integers(self, values: np.ndarray, missing: np.ndarray,
+                        column: _FitsColumn) -> np.ndarray:
+        """Integer elements in their storage dtype, TNULL where missing."""
+        import numpy as np
+
+        if column.null_sentinel is None and missing.any():
+            raise InputError(
+                f"column '{column.spec.name}' has a missing element inside an integer "
+                "array, which a FITS variable-length array cannot mark; choose one of the "
+                "formats that can (parquet, hats, csv, hdf5), or fill the missing elements"
+            )
+        limits = np.iinfo(np.dtype(column.element_dtype))
+        present = values[~missing]
+        if present.size and (present.max() > limits.max or present.min() < limits.min
+                             or np.any(present == column.null_sentinel)):
+            raise InputError(
+                f"column '{column.spec.name}' holds values that a FITS '{column.tform}' array "
+                f"cannot store apart from its TNULL {column.null_sentinel}; cast it to a "
+                "smaller range or choose parquet"
+            )
+        stored = values.astype(column.element_dtype)
+        if column.null_sentinel is not None:
+            stored[missing] = column.null_sentinel
+        return stored
 
     def _integers(self, series: pd.Series, column: _FitsColumn) -> np.ndarray:
         import numpy as np
@@ -270,3 +375,21 @@ def _printable_ascii(text: str) -> bool:
 
 def _padding_bytes(size_bytes: int) -> int:
     return -size_bytes % FITS_BLOCK_BYTES
+
+
+def _scalar_storage(spec: ColumnSpec) -> tuple[str, str, int | None]:
+    """TFORM letter, big-endian storage dtype and TNULL of a number or boolean."""
+    import numpy as np
+
+    if spec.kind == "float":
+        return ("E", ">f4", None) if spec.itemsize_bytes <= 4 else ("D", ">f8", None)
+    if spec.kind == "bool":
+        return "L", "u1", None
+    tform, storage = _INTEGER_STORAGE[(spec.kind, spec.itemsize_bytes)]
+    if not spec.nullable:
+        return tform, storage, None
+    if tform == "B":
+        # Every uint8 value is plausible data, so widen and use a negative TNULL.
+        tform, storage = "I", ">i2"
+    return tform, storage, int(np.iinfo(np.dtype(storage)).min)
+

@@ -10,6 +10,16 @@ Layout
   ``b"unit"``.
 - The product parameters are JSON in the file's key-value metadata under
   ``b"tsmaker"`` (next to pyarrow's own ``b"pandas"`` entry).
+- The key ``b"table_meta_yaml"`` holds the table header astropy writes and reads
+  (:func:`astropy_table_header`): every column's name, type and unit, and the
+  parameters as the table meta ``tsmaker``, so ``astropy.table.Table.read`` returns
+  the columns with their units; ``table::len::<name>`` gives the width of each
+  string column with a known width (``string_widths``), as astropy's own Parquet
+  writer records it.
+- Array columns (pyarrow ``list``/``fixed_size_list``) stay Arrow lists; pandas'
+  own metadata records them as ``object`` columns (what ``pandas.read_parquet``
+  makes of any Parquet list), because pandas cannot read back the name of a
+  pyarrow list dtype.
 - A column that is entirely empty and of ``object`` dtype in the first batch (so
   Arrow would infer the ``null`` type) is stored as ``large_string``.
 - Snappy compression; dictionary encoding for every column but the integer and
@@ -22,6 +32,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from tsmaker.errors import InputError
 from tsmaker.formats.base import TableWriter
+from tsmaker.formats.dtypes import readable_pandas_metadata
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,6 +43,10 @@ if TYPE_CHECKING:
 PARAMETERS_KEY = b"tsmaker"
 #: Key of a column's unit in its Arrow field metadata.
 UNIT_KEY = b"unit"
+#: Key of astropy's table header (column units, table meta) in the key-value metadata.
+ASTROPY_KEY = b"table_meta_yaml"
+#: Key of pandas' own metadata (dtypes, index) in the key-value metadata.
+PANDAS_KEY = b"pandas"
 
 
 class ParquetWriter(TableWriter):
@@ -69,7 +84,16 @@ class ParquetWriter(TableWriter):
                 field = field.with_metadata({UNIT_KEY: unit.encode()})
             fields.append(field)
         metadata = dict(inferred.metadata or {})
+        if PANDAS_KEY in metadata:
+            metadata[PANDAS_KEY] = readable_pandas_metadata(metadata[PANDAS_KEY])
         metadata[PARAMETERS_KEY] = self.metadata_json.encode()
+        metadata[ASTROPY_KEY] = astropy_table_header(fields, self.metadata_json).encode()
+        for field in fields:
+            if field.name in self.string_widths and (
+                pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
+            ):
+                metadata[f"table::len::{field.name}".encode()] = str(
+                    self.string_widths[field.name]).encode()
         self._schema = pa.schema(fields, metadata=metadata)
         # Dictionary encoding pays off for text and flags, not numbers: tried on
         # millions of distinct fluxes or ids it is built and then abandoned, which made
@@ -130,3 +154,38 @@ class ParquetWriter(TableWriter):
                 writer.close()
             except Exception:
                 pass
+
+
+def astropy_table_header(fields: list[pa.Field], parameters_json: str) -> str:
+    """Astropy's table header for these columns: name, type and unit of each, and the meta.
+
+    astropy's Parquet reader takes column units (and the table meta) from this header,
+    written in JSON, which is YAML. The parameters are one JSON string under the meta
+    key ``tsmaker``, as in the HDF5 and FITS products.
+
+    Examples
+    --------
+    >>> import json, pyarrow as pa
+    >>> header = astropy_table_header(
+    ...     [pa.field("ra", pa.float64(), metadata={b"unit": b"deg"})], "{}")
+    >>> json.loads(header)
+    {'datatype': [{'name': 'ra', 'datatype': 'float64', 'unit': 'deg'}], 'meta': {'tsmaker': '{}'}}
+    """
+    import json
+
+    import pyarrow as pa
+
+    columns = []
+    for field in fields:
+        if pa.types.is_boolean(field.type):
+            datatype = "bool"
+        elif pa.types.is_integer(field.type) or pa.types.is_floating(field.type):
+            datatype = str(field.type.to_pandas_dtype().__name__)
+        else:
+            datatype = "string"
+        column = {"name": field.name, "datatype": datatype}
+        unit = (field.metadata or {}).get(UNIT_KEY)
+        if unit is not None:
+            column["unit"] = unit.decode()
+        columns.append(column)
+    return json.dumps({"datatype": columns, "meta": {"tsmaker": parameters_json}})

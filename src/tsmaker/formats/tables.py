@@ -2,11 +2,17 @@
 
 One reader per format, chosen from the file name (:func:`table_format`): Parquet, CSV
 (or TSV), FITS (the first table extension; column units kept in ``frame.attrs["units"]``),
-HDF5 (tsmaker's ``training_set`` dataset or the first table in the file, strings
-decoded from UTF-8, ``<name>.mask`` fields as missing values, or a pandas/PyTables
-table) and HATS folders (with LSDB). Each reader is imported only when its format is
-read. The same readers serve both kinds of table; only the messages differ
+HDF5 (either of tsmaker's layouts, a ``tables_io``/RAIL group of columns, the first
+table in the file, or a pandas/PyTables table: :mod:`tsmaker.formats.hdf5_read`) and
+HATS folders (with LSDB). Each reader is imported only when its format is read. The
+same readers serve both kinds of table; only the messages differ
 (:data:`REDSHIFT_TABLE`, :data:`PRODUCT_TABLE`).
+
+Every column keeps its type: integers and booleans with missing values are nullable
+``Int64``/``boolean`` columns (not float64 with NaN, or ``object``), arrays (Parquet
+lists, FITS vector and variable-length columns, HDF5 sub-arrays and sequences) are
+pyarrow list columns (``pd.ArrowDtype``), as the writers of
+:mod:`tsmaker.formats` take them.
 """
 
 from __future__ import annotations
@@ -17,15 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tsmaker.errors import InputError, ProductError, TsmakerError, first_line
-from tsmaker.formats.hdf5 import DATASET_PATH as HDF5_DATASET
-from tsmaker.formats.hdf5 import MASK_SUFFIX as HDF5_MASK_SUFFIX
 
 if TYPE_CHECKING:
-    import h5py
-    import numpy as np
     import pandas as pd
     from astropy.io import fits
-    from pandas.api.extensions import ExtensionArray
 
 SUFFIXES_BY_FORMAT: dict[str, tuple[str, ...]] = {
     "parquet": (".parquet", ".parq", ".pq"),
@@ -193,25 +194,37 @@ def _column_names(path: Path, format_name: str, kind: TableKind) -> list[str]:
         with fits.open(path, memmap=True) as hdus:
             return list(hdus[_fits_table_index(path, hdus, kind)].columns.names)
     if format_name == "hdf5":
-        import h5py
+        from tsmaker.formats.hdf5_read import hdf5_column_names
 
-        with h5py.File(path, "r") as handle:
-            dataset = _hdf5_table(path, handle, kind)
-            if dataset is None:
-                import pandas as pd
+        names = hdf5_column_names(path, tsmaker_only=kind is PRODUCT_TABLE)
+        if names is None:
+            _refuse_pandas_product(path, kind)
+            import pandas as pd
 
-                return [str(name) for name in pd.read_hdf(path, stop=0).columns]
-            names = dataset.dtype.names or ()
-        return [name for name in names if not name.endswith(HDF5_MASK_SUFFIX)]
+            return [str(name) for name in pd.read_hdf(path, stop=0).columns]
+        return names
     import lsdb
 
     return [str(name) for name in lsdb.open_catalog(path).all_columns]
 
 
 def _read_parquet(path: Path, columns: list[str] | None, kind: TableKind) -> pd.DataFrame:
-    import pandas as pd
+    return read_parquet_frame(path, columns)
 
-    return pd.read_parquet(path, columns=columns)
+
+def read_parquet_frame(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A Parquet file as pandas with every column's type kept.
+
+    What ``pandas.read_parquet`` does (the index pandas recorded comes back), but
+    nullable integers and booleans stay nullable and lists stay pyarrow lists
+    (:func:`tsmaker.formats.dtypes.arrow_to_pandas`); it also reads files holding
+    pyarrow list dtypes, which ``pandas.read_parquet`` cannot.
+    """
+    import pyarrow.parquet as pq
+
+    from tsmaker.formats.dtypes import arrow_to_pandas
+
+    return arrow_to_pandas(pq.read_table(path, columns=columns, use_pandas_metadata=True))
 
 
 def _csv_options(path: Path) -> dict[str, Any]:
@@ -232,8 +245,11 @@ def _csv_options(path: Path) -> dict[str, Any]:
 def _read_csv(path: Path, columns: list[str] | None, kind: TableKind) -> pd.DataFrame:
     import pandas as pd
 
+    from tsmaker.formats.dtypes import normalize_object_columns
+
     _refuse_binary_text(path, kind)
-    return pd.read_csv(path, usecols=columns, **_csv_options(path))
+    # True/False columns with empty fields come as object: make them nullable booleans.
+    return normalize_object_columns(pd.read_csv(path, usecols=columns, **_csv_options(path)))
 
 
 def _refuse_binary_text(path: Path, kind: TableKind) -> None:
@@ -257,6 +273,7 @@ def _refuse_binary_text(path: Path, kind: TableKind) -> None:
 
 
 def _read_fits(path: Path, columns: list[str] | None, kind: TableKind) -> pd.DataFrame:
+    import numpy as np
     from astropy.io import fits
     from astropy.table import Table
 
@@ -266,9 +283,34 @@ def _read_fits(path: Path, columns: list[str] | None, kind: TableKind) -> pd.Dat
     if columns is not None:
         table = table[columns]
     units = {name: str(table[name].unit) for name in table.colnames if table[name].unit}
-    multidimensional = [name for name in table.colnames if len(table[name].shape) > 1]
-    table.remove_columns(multidimensional)
+    # Vector and variable-length array columns become pyarrow list columns, which
+    # astropy's to_pandas cannot make.
+    order = list(table.colnames)
+    arrays = {}
+    for name in order:
+        column = table[name]
+        if len(column.shape) > 1 or (column.dtype == object and len(column) and hasattr(
+            column[0], "shape"
+        )):
+            from tsmaker.formats.dtypes import array_column
+
+            data = np.asarray(column)
+            mask = np.ma.getmaskarray(column) if np.ma.is_masked(column) else None
+            if data.dtype.kind == "f":  # NaN is FITS's missing float; all NaN, a missing row
+                mask = np.isnan(data) if mask is None else mask | np.isnan(data)
+            arrays[name] = array_column(data, mask if mask is not None and mask.any() else None)
+    table.remove_columns(list(arrays))
     frame = table.to_pandas()
+    for name in frame.columns:
+        # FITS has no missing string but the empty one (astropy masks it when it reads
+        # without memory mapping).
+        if frame[name].dtype.kind in "OUS" or str(frame[name].dtype) == "str":
+            empty = frame[name] == ""
+            if empty.any():
+                frame[name] = frame[name].mask(empty)
+    for name, values in arrays.items():
+        frame[name] = values
+    frame = frame[order]
     frame.attrs["units"] = units
     return frame
 
@@ -285,59 +327,25 @@ def _fits_table_index(path: Path, hdus: fits.HDUList, kind: TableKind) -> int:
     )
 
 
-def _hdf5_table(path: Path, handle: h5py.File, kind: TableKind) -> h5py.Dataset | None:
-    """Tsmaker's ``training_set`` dataset, else the first table (compound dataset), else None.
-
-    None means a pandas/PyTables file (which stores its table differently); a product
-    file must hold a table.
-    """
-    import h5py
-
-    if HDF5_DATASET in handle and handle[HDF5_DATASET].dtype.names:
-        return handle[HDF5_DATASET]
-    tables: list[str] = []
-    handle.visititems(
-        lambda name, item: tables.append(name)
-        if isinstance(item, h5py.Dataset) and item.dtype.names else None
-    )
-    if tables:
-        return handle[tables[0]]
-    if kind is PRODUCT_TABLE:
-        raise kind.error(
-            f"HDF5 {kind.noun} {str(path)!r} has no {HDF5_DATASET!r} dataset; "
-            "it was not written by tsmaker"
-        )
-    return None
-
-
 def _read_hdf5(path: Path, columns: list[str] | None, kind: TableKind) -> pd.DataFrame:
-    import h5py
-    import numpy as np
+    from tsmaker.formats.hdf5_read import read_hdf5_table
+
+    frame = read_hdf5_table(path, columns, tsmaker_only=kind is PRODUCT_TABLE)
+    if frame is not None:
+        return frame
+    _refuse_pandas_product(path, kind)
     import pandas as pd
 
-    with h5py.File(path, "r") as handle:
-        dataset = _hdf5_table(path, handle, kind)
-        if dataset is None:
-            return pd.read_hdf(path, columns=columns)
-        fields = dataset.dtype.names or ()
-        names = list(columns) if columns is not None else [
-            name for name in fields if not name.endswith(HDF5_MASK_SUFFIX)
-        ]
-        masks = [name + HDF5_MASK_SUFFIX for name in names if name + HDF5_MASK_SUFFIX in fields]
-        rows = dataset.fields(names + masks)[()] if names else np.empty(dataset.shape[0])
-    data: dict[str, np.ndarray | ExtensionArray] = {}
-    for name in names:
-        values = rows[name]
-        if values.dtype.kind == "S":
-            values = pd.Series(values).str.decode("utf-8").to_numpy(dtype=object)
-        if name + HDF5_MASK_SUFFIX in masks:
-            mask = np.asarray(rows[name + HDF5_MASK_SUFFIX], dtype=bool)
-            if values.dtype.kind == "b":
-                values = pd.arrays.BooleanArray(values, mask)
-            else:
-                values = pd.arrays.IntegerArray(values, mask)
-        data[name] = values
-    return pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
+    return pd.read_hdf(path, columns=columns)
+
+
+def _refuse_pandas_product(path: Path, kind: TableKind) -> None:
+    """A product file always holds one of tsmaker's layouts."""
+    if kind is PRODUCT_TABLE:
+        raise kind.error(
+            f"HDF5 {kind.noun} {str(path)!r} holds neither a 'training_set' dataset nor a "
+            "'photometry' group; it was not written by tsmaker"
+        )
 
 
 def _read_hats(path: Path, columns: list[str] | None, kind: TableKind) -> pd.DataFrame:
@@ -359,8 +367,9 @@ _READERS: dict[str, Callable[[Path, list[str] | None, TableKind], pd.DataFrame]]
 def read_product_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     """Read a product data file (any format tsmaker writes) into a DataFrame.
 
-    HDF5 strings are decoded from UTF-8 and ``<name>.mask`` fields become missing
-    values of a nullable column; see :func:`read_table`.
+    Both HDF5 layouts are read (``columns`` and ``table``); HDF5 strings are decoded
+    from UTF-8 and ``<name>.mask`` fields or datasets become missing values of a
+    nullable column; see :func:`read_table`.
     """
     return read_table(path, columns, kind=PRODUCT_TABLE)
 

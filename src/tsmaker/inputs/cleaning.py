@@ -4,7 +4,8 @@ Steps, in this order:
     1. ``specz_row`` (0-based row number in the file) is added, so every spec-z keeps
        an identity even without an id column. A Combine Redshift Catalogs product
        keeps the rows ``crd_duplicates`` chooses (:mod:`tsmaker.inputs.crd`).
-    2. rows with NaN or infinite coordinates are dropped; Dec outside [-90, 90] is refused;
+    2. sexagesimal text coordinates (RA in hours, Dec in degrees) become degrees;
+       rows with NaN or infinite coordinates are dropped; Dec outside [-90, 90] is refused;
        RA outside [0, 360) is wrapped into it; RA in hours or radians is refused
        (obvious cases) unless ``coord_unit`` says so, in which case it is converted.
     3. missing-redshift sentinels are dropped: NaN, z <= -0.5 (-1, -9.999, -99) and
@@ -67,6 +68,12 @@ def clean_redshift_catalog(
         frame = _keep_rows(frame, keep)
 
     ra_name, dec_name, z_name = roles["ra"], roles["dec"], roles["z"]
+    notices = list(catalog.notices)
+    sexagesimal = _sexagesimal_coordinates(frame, ra_name, dec_name)
+    if sexagesimal:
+        notices.append(
+            f"RA {ra_name!r} and Dec {dec_name!r} are sexagesimal text (RA in hours, Dec in "
+            "degrees): converted to degrees")
     for role in ("ra", "dec", "z"):
         column = roles[role]
         try:
@@ -84,7 +91,9 @@ def clean_redshift_catalog(
         raise InputError(f"redshift catalog {source!r} has no row with finite RA and Dec")
 
     unit = coord_unit if coord_unit != "auto" else _unit_from_metadata(catalog.units, ra_name)
-    if unit == "auto":
+    if sexagesimal:
+        pass  # already degrees
+    elif unit == "auto":
         _refuse_non_degrees(frame[ra_name].to_numpy(), frame[dec_name].to_numpy(), ra_name)
     elif unit == "hour":
         frame[ra_name] = frame[ra_name] * 15.0
@@ -136,7 +145,8 @@ def clean_redshift_catalog(
             example = example.item() if hasattr(example, "item") else example
             raise InputError(
                 f"id column {roles['id']!r} has {int(duplicated.sum())} rows with repeated "
-                f"ids (e.g. {example!r}); give a unique column with --id, or remove duplicates"
+                f"ids (e.g. {example!r}); give a unique column with --id, key the spec-z by "
+                "their row with --id none, or remove duplicates"
             )
     report["rows_kept"] = len(frame)
     if frame.empty:
@@ -150,8 +160,23 @@ def clean_redshift_catalog(
             "sentinels with --keep-sentinels"
         )
     return RedshiftCatalog(
-        frame=frame.reset_index(drop=True), roles=dict(roles), report=report, units=catalog.units
+        frame=frame.reset_index(drop=True), roles=dict(roles), report=report,
+        units=catalog.units, notices=notices,
     )
+
+
+def _sexagesimal_coordinates(frame: pd.DataFrame, ra_name: str, dec_name: str) -> bool:
+    """Turn sexagesimal text RA (hours) and Dec (degrees) into degrees, in place.
+
+    Returns True when they were sexagesimal (both must be).
+    """
+    from tsmaker.inputs.sexagesimal import looks_sexagesimal, sexagesimal_to_degrees
+
+    if not (looks_sexagesimal(frame[ra_name]) and looks_sexagesimal(frame[dec_name])):
+        return False
+    frame[ra_name] = sexagesimal_to_degrees(frame[ra_name], hours=True)
+    frame[dec_name] = sexagesimal_to_degrees(frame[dec_name], hours=False)
+    return True
 
 
 def _keep_rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
@@ -218,12 +243,15 @@ def load_redshift_catalog(
     """
     from tsmaker.formats.tables import read_table
     from tsmaker.inputs.crd import crd_role_overrides
-    from tsmaker.inputs.redshift import detect_columns
+    from tsmaker.inputs.redshift import choose_columns
 
     frame = read_table(path)
     units = dict(frame.attrs.get("units", {}))
-    roles = detect_columns(list(frame.columns), crd_role_overrides(frame.columns, overrides))
-    catalog = RedshiftCatalog(frame=frame, roles=roles, units=units)
+    choice = choose_columns(
+        list(frame.columns), crd_role_overrides(frame.columns, overrides), frame
+    )
+    catalog = RedshiftCatalog(frame=frame, roles=choice.roles, units=units,
+                              notices=choice.notices)
     cleaned = clean_redshift_catalog(
         catalog, source=str(path), coord_unit=coord_unit, z_min=z_min, z_max=z_max,
         where=where, drop_sentinels=drop_sentinels, crd_duplicates=crd_duplicates,

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from fsspec import AbstractFileSystem
 
+FINGERPRINT_METADATA_BYTES = 8 << 20
+"""How much of ``dataset/_metadata`` a catalog's content fingerprint reads (with its size)."""
+
 
 @dataclass(frozen=True)
 class HatsLocation:
@@ -73,6 +76,16 @@ class HatsLocation:
             return bool(self.filesystem.exists(self.path))
         except OSError:
             return False
+
+    def read_head(self, limit_bytes: int) -> tuple[int, bytes]:
+        """The file's size and its first ``limit_bytes`` bytes."""
+        if self.filesystem is None:
+            import os
+
+            with open(self.path, "rb") as handle:
+                return os.fstat(handle.fileno()).st_size, handle.read(limit_bytes)
+        with self.filesystem.open(self.path, "rb") as handle:
+            return int(self.filesystem.size(self.path)), handle.read(limit_bytes)
 
     def read_text(self) -> str:
         """The whole file as text."""
@@ -163,6 +176,27 @@ class HatsCatalog:
         return self.location.join(
             "dataset", f"Norder={order}", f"Dir={pixel // 10000 * 10000}", name
         )
+
+    def content_fingerprint(self) -> str:
+        """A SHA-256 of the catalog's metadata files: cheap, and no data rows read.
+
+        It covers ``hats.properties``, ``partition_info.csv``,
+        ``dataset/_common_metadata`` and ``dataset/_metadata`` (its size and first
+        :data:`FINGERPRINT_METADATA_BYTES`, which hold the schema and the row groups'
+        row counts and statistics): a catalog rebuilt with other rows, partitions or
+        columns gets another fingerprint.
+        """
+        import hashlib
+
+        digest = hashlib.sha256()
+        for names in (("hats.properties",), ("partition_info.csv",),
+                      ("dataset", "_common_metadata"), ("dataset", "_metadata")):
+            part = self.location.join(*names)
+            digest.update("/".join(names).encode() + b"\0")
+            if part.exists():
+                size, head = part.read_head(FINGERPRINT_METADATA_BYTES)
+                digest.update(str(size).encode() + b"\0" + head)
+        return digest.hexdigest()
 
     def schema(self) -> pa.Schema | None:
         """The pyarrow schema of the catalog's rows (from ``dataset/_common_metadata``)."""

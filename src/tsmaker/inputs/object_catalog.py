@@ -37,7 +37,9 @@ class ObjectCatalogInfo:
     margin_threshold_arcsec: float | None
     """Width of the margin cache, arcsec (None without one)."""
     fingerprint: dict[str, Any]
-    """Properties that change when the catalog does (rows, creation date, size)."""
+    """What changes when the catalog does: rows, creation date, size, partitions, and
+    a SHA-256 of the main catalog's and the margin's metadata files
+    (:meth:`tsmaker.inputs.hats_files.HatsCatalog.content_fingerprint`)."""
     schema: pa.Schema | None = None
     """The catalog's pyarrow schema (column types), as its metadata gives it."""
     files: ObjectCatalogFiles | None = None
@@ -66,6 +68,8 @@ def read_object_catalog_info(location: str) -> ObjectCatalogInfo:
             files.margin.margin_threshold_arcsec if files.margin is not None else None
         )
         schema = catalog.schema()
+        content = catalog.content_fingerprint()
+        margin_content = files.margin.content_fingerprint() if files.margin is not None else None
     except CatalogError:
         raise
     except FileNotFoundError as error:
@@ -94,6 +98,8 @@ def read_object_catalog_info(location: str) -> ObjectCatalogInfo:
         "hats_estsize": int(properties["hats_estsize"]) if properties.get("hats_estsize")
         else None,
         "partitions": len(catalog.pixels),
+        "metadata_sha256": content,
+        "margin_metadata_sha256": margin_content,
     }
     return ObjectCatalogInfo(
         location=location,

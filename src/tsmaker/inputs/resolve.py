@@ -95,13 +95,27 @@ def resolve_redshift_catalog(reference: str, registry: Registry) -> RedshiftRefe
 
 
 def file_fingerprint(path: Path) -> dict[str, Any]:
-    """Size, SHA-256 and date of a file (or the properties of a HATS folder)."""
+    """Size, SHA-256 and date of a file; of a HATS folder, its metadata's SHA-256.
+
+    A HATS folder's fingerprint covers its properties and its main catalog's metadata
+    files (:meth:`tsmaker.inputs.hats_files.HatsCatalog.content_fingerprint`), not its
+    rows.
+    """
     if path.is_dir():
+        from tsmaker.inputs.hats_files import open_object_catalog
+
         properties = path / "hats.properties"
         if not properties.exists():
             properties = path / "collection.properties"
         text = properties.read_text() if properties.exists() else ""
-        return {"hats_properties_sha256": hashlib.sha256(text.encode()).hexdigest()}
+        fingerprint: dict[str, Any] = {
+            "hats_properties_sha256": hashlib.sha256(text.encode()).hexdigest()}
+        try:
+            fingerprint["metadata_sha256"] = open_object_catalog(
+                str(path)).main.content_fingerprint()
+        except CatalogError:
+            pass  # not HATS after all: the reader says so
+        return fingerprint
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

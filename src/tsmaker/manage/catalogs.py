@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tsmaker.errors import CatalogError, InputError, about
+from tsmaker.errors import CatalogError, InputError, ParameterError, about
 from tsmaker.inputs.builtin import BUILTIN_CATALOGS, provide, registration_hint
 from tsmaker.inputs.profiles import PROFILES, ObjectProfile, get_profile
 from tsmaker.registry import using_registry
@@ -144,15 +144,26 @@ def add_redshift_catalog(
     name: str, path: Path, overrides: dict[str, str | None], *, description: str = "",
     detect: bool = True, registry: Registry | None = None,
 ) -> dict[str, Any]:
-    """Register a redshift catalog: read it, detect its columns, count its rows.
+    """Register a redshift catalog: read it, choose its columns, count its rows.
 
-    ``overrides`` names the column of some roles; the others are detected from common
-    names, unless ``detect`` is false (columns confirmed on a form): then the roles
-    named are all there is, and ra, dec and z must be among them.
+    ``overrides`` names the column of some roles; the others are detected from the
+    names real releases use, unless ``detect`` is false (columns confirmed on a form):
+    then the roles named are all there is, and ra, dec and z must be among them.
+
+    Returns the catalog's record, plus ``detection``: for each role the column chosen
+    (or none) and why (``reasons``), and what the user should know (``notices``). A
+    role given as ``"none"`` is registered as such, so runs do not detect it.
     """
     from tsmaker.formats.tables import read_table
     from tsmaker.inputs.crd import crd_role_overrides
-    from tsmaker.inputs.redshift import REQUIRED_ROLES, ROLE_PARAMETERS, detect_columns
+    from tsmaker.inputs.redshift import (
+        NO_COLUMN,
+        REQUIRED_ROLES,
+        ROLE_PARAMETERS,
+        ROLES,
+        choose_columns,
+    )
+    from tsmaker.inputs.resolve import file_fingerprint
     from tsmaker.parameters import parameter_error
 
     if not detect:
@@ -160,6 +171,7 @@ def add_redshift_catalog(
             if not overrides.get(role):
                 raise parameter_error(ROLE_PARAMETERS[role], f"no {role} column chosen; choose "
                                       "one with {set}COLUMN")
+        overrides = {role: overrides.get(role) or NO_COLUMN for role in ROLES}
 
     path = Path(path).expanduser()
     with about("file"):
@@ -168,39 +180,45 @@ def add_redshift_catalog(
             raise InputError(
                 f"redshift catalog {str(path)!r} has no rows; give a non-empty catalog"
             )
-    roles = detect_columns(list(frame.columns), crd_role_overrides(frame.columns, overrides))
-    if not detect:
-        roles = {role: column for role, column in roles.items() if overrides.get(role)}
+    choice = choose_columns(
+        list(frame.columns), crd_role_overrides(frame.columns, overrides), frame
+    )
+    columns = dict(choice.roles)
+    columns.update({role: NO_COLUMN for role, column in overrides.items()
+                    if column and column.lower() == NO_COLUMN and role not in columns})
     with using_registry(registry) as opened:
         with about("name"):
             record = opened.add_catalog(
-                kind="redshift", name=name, location=str(path.resolve()), columns=roles,
+                kind="redshift", name=name, location=str(path.resolve()), columns=columns,
                 description=description, row_count=len(frame),
-                fingerprint={"size_bytes": path.stat().st_size} if path.is_file() else {},
+                fingerprint=file_fingerprint(path.resolve()),
             )
-    return record.to_dict()
+    return {**record.to_dict(),
+            "detection": {"reasons": choice.reasons, "notices": choice.notices}}
 
 
 def inspect_redshift_file(path: Path, *, read_rows: bool = True) -> dict[str, Any]:
     """What registering a redshift file would use: its columns and the detected roles.
 
     For a front end that shows the detected RA/Dec/z/id/flag/error columns for
-    confirmation before :func:`add_redshift_catalog`.
+    confirmation before :func:`add_redshift_catalog`. The detection is the one a run
+    and ``catalogs add-redshift`` use (:func:`tsmaker.inputs.redshift.choose_columns`).
 
     Parameters
     ----------
     path : Path
         A Parquet, CSV, FITS or HDF5 file, or a HATS folder.
     read_rows : bool
-        Read the whole table (proving it readable, and counting its rows), or only its
-        header.
+        Read the whole table (proving it readable, counting its rows, and checking
+        candidates by value: an id column only when unique), or only its header.
 
     Returns
     -------
     dict
         ``columns`` (names in file order), ``rows`` (None with ``read_rows=False``),
-        ``detected`` (role -> column, or None where no single candidate was found) and
-        ``problems`` (role -> message, for the required roles ra, dec and z not found).
+        ``detected`` (role -> column, or None where none was chosen), ``reasons`` (role
+        -> why), ``notices`` and ``problems`` (role -> message, for a required role that
+        has no single column).
 
     Raises
     ------
@@ -208,10 +226,12 @@ def inspect_redshift_file(path: Path, *, read_rows: bool = True) -> dict[str, An
         The file is not a readable table, or (read) it has no rows.
     """
     from tsmaker.formats.tables import REDSHIFT_TABLE, read_table, table_columns
-    from tsmaker.inputs.redshift import REQUIRED_ROLES, ROLES, column_candidates
+    from tsmaker.inputs.crd import crd_role_overrides
+    from tsmaker.inputs.redshift import REQUIRED_ROLES, ROLES, choose_columns, column_candidates
 
     path = Path(path)
     rows: int | None = None
+    frame = None
     if read_rows:
         frame = read_table(path)
         if frame.empty:
@@ -220,17 +240,28 @@ def inspect_redshift_file(path: Path, *, read_rows: bool = True) -> dict[str, An
         columns, rows = [str(name) for name in frame.columns], len(frame)
     else:
         columns = table_columns(path, REDSHIFT_TABLE)
-    detected: dict[str, str | None] = {}
+    overrides = crd_role_overrides(columns, {})
+    detected: dict[str, str | None] = dict.fromkeys(ROLES)
     problems: dict[str, str] = {}
-    for role in ROLES:
-        candidates = column_candidates(columns, role, taken={c for c in detected.values() if c})
-        detected[role] = candidates[0] if len(candidates) == 1 else None
-        if detected[role] is None and role in REQUIRED_ROLES:
-            problems[role] = (
-                f"several columns could be the {role} column ({', '.join(candidates)}); "
-                "choose one" if candidates else f"no {role} column found by name; choose one"
-            )
-    return {"columns": columns, "rows": rows, "detected": detected, "problems": problems}
+    try:
+        choice = choose_columns(columns, overrides, frame)
+    except ParameterError as error:
+        # A required role without a single column: offer the unambiguous ones.
+        role = error.parameter.removesuffix("_column") if error.parameter else "ra"
+        problems[role] = error.message("cli")  # as `catalogs add-redshift` says it
+        for other in ROLES:
+            candidates = column_candidates(
+                columns, other, taken={c for c in detected.values() if c})
+            if len(candidates) == 1 and other not in problems:
+                detected[other] = candidates[0]
+        for required in REQUIRED_ROLES:
+            if detected[required] is None and required not in problems:
+                problems[required] = f"no single {required} column found; choose one"
+        return {"columns": columns, "rows": rows, "detected": detected, "reasons": {},
+                "notices": [], "problems": problems}
+    detected.update(choice.roles)
+    return {"columns": columns, "rows": rows, "detected": detected,
+            "reasons": choice.reasons, "notices": choice.notices, "problems": problems}
 
 
 def remove_catalog(reference: str, registry: Registry | None = None) -> dict[str, Any]:

@@ -281,13 +281,15 @@ def sky_of(product: ProductRecord, content: ProductContent) -> Sky:
     from tsmaker.formats.plot_content import Sky
     from tsmaker.formats.tables import read_table
     from tsmaker.inputs.cleaning import clean_redshift_catalog
-    from tsmaker.inputs.redshift import RedshiftCatalog
+    from tsmaker.inputs.redshift import NO_COLUMN, RedshiftCatalog
 
     redshift = product.inputs.get("redshift", {})
     # The file's own names (a product made under --naming rail calls its redshift
     # "redshift"); older products record the product's names only.
     location = redshift.get("location")
-    roles = dict(redshift.get("file_columns") or redshift.get("columns", {}))
+    roles = {role: name for role, name in
+             (redshift.get("file_columns") or redshift.get("columns", {})).items()
+             if name != NO_COLUMN}
     if not location or not {"ra", "dec"} <= set(roles):
         return Sky(problem="the product does not record its spec-z file and columns")
     key_column = content.columns["key"]

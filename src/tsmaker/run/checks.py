@@ -24,8 +24,8 @@ from tsmaker.inputs.profiles import (
     guess_id_column,
     require_flux_type,
 )
-from tsmaker.inputs.resolve import resolve_object_catalog
 from tsmaker.parameters import RunParameters, parameter_error
+from tsmaker.run.rerun import EarlierProduct, resolve_object
 from tsmaker.science.dust import DustSource, dust_source
 
 if TYPE_CHECKING:
@@ -50,14 +50,16 @@ class ObjectSide:
 
 
 def check_object_catalog(
-    parameters: RunParameters, registry: Registry, notices: list[str]
+    parameters: RunParameters, registry: Registry, notices: list[str],
+    earlier: EarlierProduct | None = None,
 ) -> ObjectSide:
     """Resolve the object catalog, read its metadata (no rows) and check the run against it.
 
     The radius against the margin, the flux type against the schema, the dust source
     (the catalog's ``ebv`` column, or a map's files), the extinction coefficients and
     the id column ``--unique closest`` needs. Each error names the parameter it is
-    about (:func:`tsmaker.errors.about`).
+    about (:func:`tsmaker.errors.about`). With ``earlier`` (the product of ``--like``), a
+    catalog no longer registered is found where that product recorded it.
 
     Raises
     ------
@@ -67,7 +69,7 @@ def check_object_catalog(
     from tsmaker.matching.crossmatch import check_margin
 
     with about("object_catalog"):
-        reference = resolve_object_catalog(parameters.object_catalog, registry)
+        reference = resolve_object(parameters.object_catalog, registry, earlier, notices)
         location = reference.location
         profile = get_profile(reference.profile)
         info = read_object_catalog_info(location)

@@ -32,7 +32,7 @@ def submit_run(parameters: RunParameters, registry: Registry) -> ProductRecord:
         A parameter with a value it cannot take: nothing is registered.
     """
     parameters.validate()
-    from tsmaker.run.pipeline import software_versions
+    from tsmaker.run.provenance import software_versions
 
     return registry.create_product(
         name=parameters.name,

@@ -243,14 +243,12 @@ def _empty_frame(plan: RunPlan) -> pd.DataFrame:
     return finish_partition(PixelMatches(redshift, objects, np.empty(0)), plan.recipe)
 
 
-def product_metadata(plan: RunPlan) -> dict[str, Any]:
-    """What every output file stores about the product: parameters and inputs."""
-    return {"tsmaker": plan.parameters.to_dict(), "inputs": plan.inputs}
-
-
 def _open_writer(plan: RunPlan, data_path: Path) -> TableWriter:
     from tsmaker.formats import writer_for
+    from tsmaker.run.provenance import product_metadata
 
+    options = {"layout": plan.parameters.hdf5_layout} if (
+        plan.parameters.output_format == "hdf5") else {}
     return writer_for(plan.parameters.output_format)(
         data_path,
         units=plan.units,
@@ -258,6 +256,7 @@ def _open_writer(plan: RunPlan, data_path: Path) -> TableWriter:
         string_widths=plan.string_widths,
         ra_column=plan.redshift.roles["ra"],
         dec_column=plan.redshift.roles["dec"],
+        **options,
     )
 
 

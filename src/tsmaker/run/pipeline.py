@@ -23,6 +23,7 @@ from tsmaker.parameters import RunParameters
 from tsmaker.parameters import save_config as write_config
 from tsmaker.run.plan import Reporter, RunPlan, plan_run, silent
 from tsmaker.run.progress import PROGRESS_KEY, ProgressRecorder
+from tsmaker.run.provenance import SORT_ORDER, resolved_parameters, software_versions
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,8 +31,9 @@ if TYPE_CHECKING:
     from lsdb import Catalog
 
     from tsmaker.registry import ProductRecord, Registry
+    from tsmaker.run.rerun import EarlierProduct
 
-SORT_ORDER = "spec-z HEALPix order-29 index, spec-z key, match_rank"
+__all__ = ["SORT_ORDER", "execute_plan", "make_training_set", "run", "software_versions"]
 
 
 def make_training_set(
@@ -46,6 +48,7 @@ def make_training_set(
     radius_arcsec: float | None = None,
     n_neighbors: int | None = None,
     output_format: str | None = None,
+    hdf5_layout: str | None = None,
     output_dir: str | Path | None = None,
     dust: str | None = None,
     dust_dir: str | Path | None = None,
@@ -69,6 +72,7 @@ def make_training_set(
     crd_duplicates: str | None = None,
     execution: Mapping[str, Any] | None = None,
     like: str | int | None = None,
+    accept_changed_inputs: bool = False,
     config: str | Path | None = None,
     save_config: str | Path | None = None,
     registry: Registry | None = None,
@@ -104,6 +108,9 @@ def make_training_set(
         Nearest objects kept per spec-z (default 1).
     output_format : str, optional
         ``parquet`` (default), ``csv``, ``fits``, ``hdf5`` or ``hats``.
+    hdf5_layout : str, optional
+        ``columns`` (default: a group ``photometry`` of column datasets, as tables_io
+        and RAIL read) or ``table`` (one compound dataset, as astropy reads).
     output_dir : str or Path, optional
         Folder for the files; default ``$TSMAKER_HOME/products``.
     dust : str, optional
@@ -142,7 +149,13 @@ def make_training_set(
     execution : mapping, optional
         ``{"workers": 2}``, ``{"scheduler": "tcp://..."}``, ``{"slurm": {...}}``.
     like : str or int, optional
-        Start from the parameters of this product (name or id).
+        Start from the parameters of this product (name or id). When the run uses the
+        same catalogs, they must not have changed since that product was made (their
+        fingerprints are compared); a catalog no longer registered is found where the
+        product recorded it.
+    accept_changed_inputs : bool
+        With ``like``: use catalogs that changed since that product was made, and
+        record the change, instead of refusing them.
     config : str or Path, optional
         A TOML/JSON file of parameters keyed by ``tsmaker run`` flag names.
     save_config : str or Path, optional
@@ -186,7 +199,8 @@ def make_training_set(
         "object_catalog": _text(object_catalog), "description": description,
         "flux_type": flux_type, "magnitudes": magnitudes, "zero_point": zero_point,
         "radius_arcsec": radius_arcsec, "n_neighbors": n_neighbors,
-        "output_format": output_format, "output_dir": _text(output_dir), "dust": dust,
+        "output_format": output_format, "hdf5_layout": hdf5_layout,
+        "output_dir": _text(output_dir), "dust": dust,
         "dust_dir": _text(dust_dir),
         "extinction_coeffs": dict(extinction_coeffs) if extinction_coeffs else None,
         "unique": unique, "z_flag_better": z_flag_better, "split_fraction": split_fraction,
@@ -197,15 +211,20 @@ def make_training_set(
         "crd_duplicates": crd_duplicates,
         "execution": dict(execution) if execution else None,
     }
+    from tsmaker.run.rerun import EarlierProduct
+
     with using_registry(registry) as opened:
-        stored = dict(opened.get_product(like).parameters) if like is not None else None
+        earlier = EarlierProduct.of(opened.get_product(like),
+                                    accept_changed_inputs=accept_changed_inputs) if (
+            like is not None) else None
         parameters = RunParameters.from_sources(
-            explicit, like=stored, config=Path(config) if config else None
+            explicit, like=earlier.parameters if earlier else None,
+            config=Path(config) if config else None,
         )
         parameters.validate()
         if save_config:
             write_config(parameters, Path(save_config))
-        return run(parameters, registry=opened, report=report)
+        return run(parameters, registry=opened, report=report, earlier=earlier)
 
 
 def _text(value: str | Path | None) -> str | None:
@@ -214,9 +233,13 @@ def _text(value: str | Path | None) -> str | None:
 
 def run(
     parameters: RunParameters, *, registry: Registry | None = None,
-    report: Reporter | None = None,
+    report: Reporter | None = None, earlier: EarlierProduct | None = None,
 ) -> ProductRecord:
-    """Run a training set from a :class:`RunParameters`."""
+    """Run a training set from a :class:`RunParameters`.
+
+    ``earlier`` is the product the parameters came from (``like``), whose inputs are
+    compared with today's (:mod:`tsmaker.run.rerun`).
+    """
     from tsmaker.registry import using_registry
     from tsmaker.run.reaping import reap_interrupted_products
 
@@ -224,7 +247,7 @@ def run(
     parameters.validate()
     with using_registry(registry) as opened:
         reap_interrupted_products(opened)
-        plan = plan_run(parameters, opened, report)
+        plan = plan_run(parameters, opened, report, earlier)
         return execute_plan(plan, opened, report)
 
 
@@ -241,13 +264,7 @@ def execute_plan(
     from tsmaker.run.output import write_product
 
     parameters = plan.parameters
-    stored_parameters = parameters.to_dict()
-    stored_parameters["flux_type"] = plan.recipe.flux_type
-    stored_parameters["bands"] = list(plan.recipe.bands)
-    stored_parameters["extinction_coeffs"] = (
-        plan.recipe.extinction_coeffs if plan.recipe.dust.dereddens else None
-    )
-    stored_parameters["sort_order"] = SORT_ORDER
+    stored_parameters = resolved_parameters(plan)
     if queued_id is None:
         product = registry.create_product(
             name=parameters.name,
@@ -379,17 +396,16 @@ def _finish(
     """
     data_path = pending.final_path
     files = [str(data_path), str(sidecar)]
-    record = product.to_dict()
-    record.update(status="done", rows=summary["rows"], summary=summary, files=files)
     committed: list[Path] = []  # only what this run put in place is taken back
     try:
         report("finishing")  # outside the transaction: a reporter may use the registry
         with registry.finishing(product.id) as done:
             committed.append(pending.commit())
-            committed.append(
-                atomic.write_text(sidecar, json.dumps(record, indent=2, default=str) + "\n")
-            )
-            return done(rows=summary["rows"], files=files, summary=summary)
+            # The record as `products show --json` will print it: marked done in this
+            # transaction, which a failure to write the sidecar rolls back.
+            finished = done(rows=summary["rows"], files=files, summary=summary)
+            committed.append(atomic.write_text(sidecar, sidecar_text(finished)))
+            return finished
     except BaseException:
         pending.discard()
         for path in committed:
@@ -397,15 +413,6 @@ def _finish(
         raise
 
 
-def software_versions() -> dict[str, str | None]:
-    """Versions of tsmaker and the libraries that shape its results."""
-    from importlib import metadata
-
-    versions: dict[str, str | None] = {}
-    for package in ("tsmaker", "lsdb", "hats", "dustmaps", "nested-pandas", "dask", "pandas",
-                    "pyarrow", "numpy", "astropy"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = None
-    return versions
+def sidecar_text(product: ProductRecord) -> str:
+    """The sidecar JSON of a product: its record, as ``tsmaker products show --json`` prints it."""
+    return json.dumps(product.to_dict(), indent=2, default=str) + "\n"

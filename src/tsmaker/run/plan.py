@@ -29,12 +29,13 @@ from tsmaker.inputs.crd import CRD_NOTICES
 from tsmaker.inputs.in_memory import stored_table_description
 from tsmaker.inputs.object_catalog import ObjectCatalogInfo
 from tsmaker.inputs.profiles import ObjectProfile
-from tsmaker.inputs.redshift import RedshiftCatalog
-from tsmaker.inputs.resolve import file_fingerprint, resolve_redshift_catalog
+from tsmaker.inputs.redshift import NO_COLUMN, RedshiftCatalog
+from tsmaker.inputs.resolve import file_fingerprint
 from tsmaker.parameters import RunParameters
 from tsmaker.run.checks import check_object_catalog, check_output_dir, column_overrides
 from tsmaker.run.execution import ExecutionSettings
 from tsmaker.run.partition import PartitionRecipe
+from tsmaker.run.rerun import EarlierProduct, check_inputs, resolve_redshift
 from tsmaker.science.representativeness import sample_rate
 
 if TYPE_CHECKING:
@@ -79,8 +80,13 @@ class RunPlan:
     """Order-29 index of each spec-z (planning reuses it; dropped once it has)."""
 
 
-def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) -> RunPlan:
+def plan_run(parameters: RunParameters, registry: Registry, report: Reporter,
+             earlier: EarlierProduct | None = None) -> RunPlan:
     """Resolve and check every input; read the redshift catalog. Nothing is registered.
+
+    With ``earlier`` (the product of ``--like``), inputs that changed since that product
+    are refused unless accepted, and references no longer registered fall back to the
+    locations it recorded (:mod:`tsmaker.run.rerun`).
 
     Raises
     ------
@@ -97,7 +103,7 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
         start_worker_server()  # imports in the background while the inputs are read
     report("step", text="Checking the object catalog")
     notices: list[str] = []
-    checked = check_object_catalog(parameters, registry, notices)
+    checked = check_object_catalog(parameters, registry, notices, earlier=earlier)
     object_info, profile, source = checked.info, checked.profile, checked.dust
     flux_type, bands, id_column = checked.flux_type, checked.bands, checked.id_column
     object_columns, object_location = checked.columns, checked.info.location
@@ -107,10 +113,12 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
 
     report("step", text="Reading the redshift catalog")
     with about("redshift_catalog"):
-        redshift_reference = resolve_redshift_catalog(parameters.redshift_catalog, registry)
+        redshift_reference = resolve_redshift(parameters.redshift_catalog, registry, earlier,
+                                              notices)
+    overrides = column_overrides(redshift_reference.columns, parameters)
     redshift = load_redshift_catalog(
         Path(redshift_reference.location),
-        column_overrides(redshift_reference.columns, parameters),
+        overrides,
         coord_unit=parameters.coord_unit,
         z_min=parameters.z_min,
         z_max=parameters.z_max,
@@ -118,7 +126,12 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
         drop_sentinels=not parameters.keep_sentinels,
         crd_duplicates=parameters.crd_duplicates,
     )
-    file_roles = dict(redshift.roles)  # before any rename: the file's own column names
+    notices += redshift.notices
+    # The file's columns (before any rename below), and the roles turned off ("none"),
+    # so that a rerun from the recorded inputs chooses the same.
+    file_columns = dict(redshift.roles) | {
+        role: NO_COLUMN for role, column in overrides.items()
+        if column and column.lower() == NO_COLUMN and role not in redshift.roles}
     taken = set(object_columns) | added_columns(
         flux_type, bands, magnitudes=parameters.magnitudes, dereddened=source.dereddens,
         naming=parameters.naming,
@@ -182,9 +195,10 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
         bands=bands,
         naming=parameters.naming,
     )
-    # Fixed-width strings (FITS, HDF5) take the longest value of the whole catalog.
-    fixed_width = parameters.output_format in ("fits", "hdf5")
-    string_widths = measure_string_widths(redshift.frame) if fixed_width else {}
+    # Fixed-width strings (FITS, HDF5) take the longest value of the whole catalog;
+    # Parquet records it for astropy's reader.
+    string_widths = (measure_string_widths(redshift.frame)
+                     if parameters.output_format != "csv" else {})
     inputs = {
         "redshift": {
             "reference": parameters.redshift_catalog,
@@ -192,7 +206,7 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
             "columns": redshift.roles,
             "fingerprint": file_fingerprint(Path(redshift_reference.location)),
             "cleaning": redshift.report,
-            "file_columns": file_roles,
+            "file_columns": file_columns,
         },
         "object": {
             "reference": parameters.object_catalog,
@@ -205,6 +219,8 @@ def plan_run(parameters: RunParameters, registry: Registry, report: Reporter) ->
     in_memory = stored_table_description(redshift_reference.location)
     if in_memory is not None:
         inputs["redshift"]["in_memory"] = in_memory
+    if earlier is not None:
+        notices += check_inputs(inputs, parameters.to_dict(), earlier)
     return RunPlan(
         parameters=parameters,
         execution=execution,
@@ -242,7 +258,17 @@ def naming_redshift_renames(
 
 
 def measure_string_widths(frame: pd.DataFrame) -> dict[str, int]:
-    """Longest UTF-8 length of each string column (fixed-width FITS/HDF5 strings)."""
+    """Longest UTF-8 length of each string column (fixed-width FITS/HDF5 strings).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> measure_string_widths(pd.DataFrame({"name": ["Zoë", None], "z": [0.1, 0.2]}))
+    {'name': 4}
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     widths = {}
     for name in frame.columns:
         column = frame[name]
@@ -250,7 +276,11 @@ def measure_string_widths(frame: pd.DataFrame) -> dict[str, int]:
             continue
         values = column.dropna()
         if len(values) and isinstance(values.iloc[0], str):
-            widths[name] = max(1, int(values.str.encode("utf-8").str.len().max()))
+            try:
+                array = pa.array(values.to_numpy(dtype=object), type=pa.large_string())
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                continue  # mixed values: the writers say what they cannot store
+            widths[name] = max(1, int(pc.max(pc.binary_length(array)).as_py() or 0))
     return widths
 
 

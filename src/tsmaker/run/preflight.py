@@ -128,6 +128,7 @@ def _check_output(parameters: RunParameters, registry: Registry, found: Prefligh
 def _check_redshift(parameters: RunParameters, registry: Registry, found: Preflight) -> None:
     from tsmaker.columns import SPECZ_ROW_COLUMN
     from tsmaker.formats.tables import REDSHIFT_TABLE, table_columns
+    from tsmaker.inputs.crd import crd_role_overrides
     from tsmaker.inputs.filters import parse_where
     from tsmaker.inputs.redshift import detect_columns
     from tsmaker.inputs.resolve import resolve_redshift_catalog
@@ -136,9 +137,8 @@ def _check_redshift(parameters: RunParameters, registry: Registry, found: Prefli
         reference = resolve_redshift_catalog(parameters.redshift_catalog, registry)
         columns = table_columns(Path(reference.location), REDSHIFT_TABLE)
     with found.checking("redshift_catalog"):
-        found.redshift_columns = detect_columns(
-            columns, column_overrides(reference.columns, parameters)
-        )
+        overrides = crd_role_overrides(columns, column_overrides(reference.columns, parameters))
+        found.redshift_columns = detect_columns(columns, overrides)
     if parameters.where:
         # The cleaning adds the row number before filtering (a file's own is renamed).
         known = [*columns, SPECZ_ROW_COLUMN, f"{SPECZ_ROW_COLUMN}_file"]
