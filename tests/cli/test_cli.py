@@ -224,8 +224,7 @@ def cli(inputs: Inputs, tmp_path_factory: pytest.TempPathFactory) -> dict:
         "zero_matches": run("zero_matches", str(far_path), collection, "--json"),
         "odd_name": run(ODD_NAME, specz, collection, "--quiet", "--format", "csv",
                         "--output-dir", str(odd_output)),
-        "id_none": run("id_none", str(files["duplicated_ids"]), collection, "--id", "none",
-                       "--json"),
+        "id_none": run("id_none", specz, collection, "--id", "none", "--json"),
         "repeated_id": run("repeated_id", str(repeated_path), collection, "--json"),
         # catalogs
         "add_2dflens": ["catalogs", "add-redshift", "twodf",

@@ -726,11 +726,11 @@ def test_products_list_stays_one_line_per_product(demo, home, out):
     assert made.code == 0, made.stderr
     listed = tsmaker("products", "list", home=home)
     header, row = listed.stdout.splitlines()
-    assert header.split("\t") == ["id", "full_name", "status", "rows", "created_at",
-                                  "description"]
+    assert header.split("\t") == ["id", "full_name", "status", "progress", "rows",
+                                  "created_at", "description"]
     cells = row.split("\t")
-    assert cells[:4] == ["1", "t_1", "done", "1996"]
-    assert cells[5] == "two\\nlines\\tand a tab"
+    assert cells[:5] == ["1", "t_1", "done", "-", "1996"]
+    assert cells[6] == "two\\nlines\\tand a tab"
 
 
 @pytest.mark.parametrize(("unit", "convert"), [

@@ -15,6 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from web_helpers import (
@@ -203,3 +204,33 @@ def test_a_product_page_and_list_show_the_run(server):
             2, "gaap1p0")
     assert os.path.exists(server.home / "server" / "plots" / f"{product['id']}.png")
     assert process_alive(server.process.pid)
+
+
+def test_the_form_names_columns_for_rail_and_keeps_the_hdf5_layout(server):
+    with server.client() as client:
+        page = client.get("/runs/new").text
+        for name, default in (("naming", "rubin"), ("crd_duplicates", "keep-ties"),
+                              ("hdf5_layout", "columns")):
+            assert f'<select id="{name}" name="{name}"' in page
+            assert re.search(rf'<select id="{name}"[^>]*>\s*(<option[^>]*>[^<]*</option>\s*)*'
+                             rf'<option value="{default}" selected>', page), name
+        form = {"name": "rail_form", "redshift_catalog": "demo-specz", "object_catalog": "demo",
+                "flux_type": "cModel", "dust": "none", "magnitudes": "mag", "unique": "none",
+                "output_format": "hdf5", "naming": "rail", "radius_arcsec": "1",
+                "n_neighbors": "1", "z_flag_better": "higher", "coord_unit": "auto",
+                "crd_duplicates": "drop-ties", "hdf5_layout": "table"}
+        made = client.post("/runs", data=form, follow_redirects=False)
+        assert made.status_code == 303, made.text
+        made_id = int(made.headers["location"].rsplit("/", 1)[1])
+        record = wait_for_status(client, made_id, ("done", "failed"))
+        assert record["status"] == "done", record["message"]
+        assert {key: record["parameters"][key] for key in form.keys() & {
+            "naming", "crd_duplicates", "hdf5_layout"}} == {
+            "naming": "rail", "crd_duplicates": "drop-ties", "hdf5_layout": "table"}
+    from astropy.table import Table
+
+    written = Table.read(record["files"][0], path="training_set")  # the "table" layout
+    assert {"redshift", "mag_g_lsst", "mag_err_g_lsst"} <= set(written.colnames)
+    assert "z" not in written.colnames and "g_cModelMag" not in written.colnames
+    assert len(written) == record["rows"] > 0
+    assert np.isfinite(np.asarray(written["mag_g_lsst"], dtype=float)).all()  # 99 if undetected

@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING, Any
 from tsmaker.errors import ParameterError, TsmakerError
 from tsmaker.parameters import (
     COORD_UNITS,
+    CRD_DUPLICATE_CHOICES,
     DUST_CHOICES,
     FLAG_ORDER_CHOICES,
+    HDF5_LAYOUTS,
+    NAMING_CHOICES,
     OUTPUT_FORMATS,
     REQUIRED_FIELDS,
     UNIQUE_CHOICES,
@@ -31,18 +34,23 @@ if TYPE_CHECKING:
 MAIN_FIELDS: tuple[str, ...] = (
     "name", "description", "redshift_catalog", "object_catalog", "flux_type", "dust",
     "magnitudes", "zero_point", "radius_arcsec", "n_neighbors", "unique", "output_format",
+    "naming",
 )
 ADVANCED_FIELDS: tuple[str, ...] = (
     "split_fraction", "seed", "z_min", "z_max", "where", "keep_sentinels", "z_flag_better",
     "coord_unit", "extinction_coeffs", "ra_column", "dec_column", "z_column", "z_err_column",
-    "z_flag_column", "id_column",
+    "z_flag_column", "id_column", "crd_duplicates", "hdf5_layout",
 )
 FORM_FIELDS = MAIN_FIELDS + ADVANCED_FIELDS
 #: Fields whose value is one of a few words, offered as a list.
 CHOICES: dict[str, tuple[str, ...]] = {
     "output_format": OUTPUT_FORMATS, "unique": UNIQUE_CHOICES,
-    "z_flag_better": FLAG_ORDER_CHOICES, "coord_unit": COORD_UNITS,
+    "z_flag_better": FLAG_ORDER_CHOICES, "coord_unit": COORD_UNITS, "naming": NAMING_CHOICES,
+    "crd_duplicates": CRD_DUPLICATE_CHOICES, "hdf5_layout": HDF5_LAYOUTS,
 }
+#: Advanced fields that always hold a value (a choice), so hold no reason to unfold.
+ALWAYS_SET_ADVANCED: frozenset[str] = frozenset(
+    {"seed", "z_flag_better", "coord_unit", "crd_duplicates", "hdf5_layout"})
 
 
 FLOAT_PARAMETERS: tuple[str, ...] = (

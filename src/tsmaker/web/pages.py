@@ -155,7 +155,7 @@ def run_form(request: Request, registry: Any, values: dict[str, str],
     return templates.TemplateResponse(request, "run_form.html", {
         "values": values, "errors": shown, "options": options, "like": like,
         "open_advanced": any(name in advanced for name in shown) or any(
-            values.get(name) for name in advanced - {"seed", "z_flag_better", "coord_unit"}),
+            values.get(name) for name in advanced - forms.ALWAYS_SET_ADVANCED),
         "unplaced": {name: text for name, text in shown.items()
                      if name not in forms.FORM_FIELDS},
     }, status_code=status)
