@@ -91,3 +91,40 @@ def test_a_pending_file_that_cannot_take_its_name_is_deleted(tmp_path):
     with pytest.raises(FileExistsError):
         atomic.PendingFile(temporary, final).commit()
     assert final.read_text() == "theirs" and not temporary.exists()
+
+
+@pytest.mark.parametrize("kind", ["file", "folder"])
+def test_a_commit_stopped_after_its_rename_takes_the_file_back(tmp_path, monkeypatch, kind):
+    def disk_fails(folder):  # the folder's sync, after the rename: an I/O error
+        raise OSError(5, "Input/output error", str(folder))
+
+    final = tmp_path / ("t_1.parquet" if kind == "file" else "t_1")
+    temporary = atomic.partial_path(final)
+    if kind == "file":
+        temporary.write_text("mine")
+    else:
+        temporary.mkdir()
+        (temporary / "part.parquet").write_text("mine")
+    monkeypatch.setattr(atomic, "_fsync_folder", disk_fails)
+    with pytest.raises(OSError, match="Input/output"):
+        atomic.PendingFile(temporary, final).commit()
+    assert sorted(tmp_path.iterdir()) == []
+    with pytest.raises(OSError, match="Input/output"), atomic.atomic_path(final) as written:
+        written.write_text("mine")
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def test_taking_back_leaves_another_processes_file_of_that_name(tmp_path):
+    final = tmp_path / "t_1.csv"
+    temporary = atomic.partial_path(final)
+    temporary.write_text("mine")
+    pending = atomic.PendingFile(temporary, final)
+    moved = pending.identity()
+    pending.commit()
+    theirs = tmp_path / "theirs.csv"
+    theirs.write_text("theirs")
+    os.replace(theirs, final)  # the name taken by another file since
+    pending.take_back(moved)
+    assert final.read_text() == "theirs"
+    pending.take_back(atomic.identity(final))
+    assert not final.exists()

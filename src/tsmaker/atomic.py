@@ -320,16 +320,46 @@ class PendingFile:
         FileExistsError
             The final path exists and ``replace`` is false; the temporary file is deleted.
         """
+        moved = identity(self.temporary)
         try:
             commit(self.temporary, self.final_path, replace=self.replace)
         except BaseException:
             remove(self.temporary)
+            if not self.replace:
+                remove_if_same(self.final_path, moved)
             raise
         return self.final_path
 
     def discard(self) -> None:
         """Delete the temporary file; the final path is left as it was."""
         remove(self.temporary)
+
+    def identity(self) -> tuple[int, int] | None:
+        """The temporary file's identity, which its rename keeps (:func:`identity`)."""
+        return identity(self.temporary)
+
+    def take_back(self, moved: tuple[int, int] | None) -> None:
+        """Delete the final path if it is the file moved there (:func:`remove_if_same`)."""
+        remove_if_same(self.final_path, moved)
+
+
+def identity(path: Path) -> tuple[int, int] | None:
+    """A file's or folder's device and inode, which a rename keeps; None when absent."""
+    try:
+        status = os.lstat(path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def remove_if_same(path: Path, moved: tuple[int, int] | None) -> None:
+    """Delete ``path`` if it is the file of :func:`identity` ``moved``; else nothing.
+
+    A commit stopped after its rename (a signal, a failed folder sync) leaves the file
+    under its final name: this takes it back, and leaves another process's file alone.
+    """
+    if moved is not None and identity(path) == moved:
+        remove(path)
 
 
 @contextmanager
@@ -349,11 +379,15 @@ def atomic_path(final_path: Path, *, replace: bool = False) -> Iterator[Path]:
     'done'
     """
     temporary = partial_path(final_path)
+    moved = None
     try:
         yield temporary
+        moved = identity(temporary)
         commit(temporary, final_path, replace=replace)
     except BaseException:
         remove(temporary)
+        if not replace:
+            remove_if_same(final_path, moved)
         raise
 
 

@@ -269,3 +269,24 @@ def test_hdf5_table_layout_keeps_every_type_for_astropy(tmp_path, written):
         assert handle["training_set"].dtype["coeff"].shape == (3,)
         assert h5py.check_vlen_dtype(handle["training_set"].dtype["spectrum"]) == np.float64
     assert_same_as_written(read_product_table(path), written)
+
+
+@pytest.mark.parametrize(("format_name", "options"), [
+    ("parquet", {}), ("fits", {}), ("hdf5", {"layout": "columns"}), ("hdf5", {"layout": "table"}),
+])
+def test_variable_length_arrays_of_one_length_in_a_batch_are_kept(tmp_path, format_name,
+                                                                  options):
+    batches = [  # every row of a batch the same length; then a batch of one row
+        pd.DataFrame({"z": [0.1, 0.2], "spectrum": pd.array(
+            [[PRECISE, 1.0, 2.0], [3.0, None, 5.0]], dtype=SEQUENCE)}),
+        pd.DataFrame({"z": [0.3], "spectrum": pd.array([[6.0, 7.0]], dtype=SEQUENCE)}),
+    ]
+    writer_class = writer_for(format_name)
+    path = tmp_path / f"product{writer_class.suffix}"
+    with writer_class(path, **options) as writer:
+        for batch in batches:
+            writer.write(batch)
+
+    frame = read_product_table(path)
+    assert values(frame["spectrum"]) == [[PRECISE, 1.0, 2.0], [3.0, None, 5.0], [6.0, 7.0]]
+    assert values(frame["z"]) == [0.1, 0.2, 0.3]

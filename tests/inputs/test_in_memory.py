@@ -58,7 +58,7 @@ def test_a_dataframe_is_stored_once_and_recorded(data, tmp_path, tsmaker_home):
     assert again.inputs["redshift"]["location"] == str(stored)
     assert stored.stat().st_mtime_ns == written
     assert sorted(p.name for p in stored.parent.iterdir()) == [
-        f"{fingerprint}.json", f"{fingerprint}.parquet"]
+        f"{fingerprint}.parquet", f"{fingerprint}.parquet.json"]
     # Reproducible and plottable after the table is gone: --like reruns it, plot reads it.
     rerun = make_training_set("rerun", like=product.full_name, output_dir=str(tmp_path))
     _same_rows(rerun, reference)
@@ -115,3 +115,16 @@ def test_other_objects_are_refused():
         store_table({"ra": [1.0]})
     with pytest.raises(InputError, match="has no rows"):
         store_table(pd.DataFrame({"ra": [], "dec": [], "z": []}))
+
+
+def test_one_content_handed_as_a_frame_and_as_a_table_is_stored_as_each():
+    from astropy.table import Table
+
+    from tsmaker.inputs.in_memory import stored_table_description
+
+    frame = pd.DataFrame({"ra": [1.0, 2.0], "dec": [2.0, 3.0], "z": [0.3, 0.5]})
+    as_frame, as_table = store_table(frame), store_table(Table.from_pandas(frame))
+    assert as_frame.path.suffix == ".parquet" and as_table.path.suffix == ".fits"
+    assert stored_table_description(as_frame.path)["type"] == "pandas.DataFrame"
+    assert stored_table_description(as_table.path)["type"] == "astropy.table.Table"
+    assert store_table(frame).path == as_frame.path  # stored once, found again

@@ -84,16 +84,27 @@ class SignalGate:
         self.exit_code = code
         self.state = "exiting"
 
-    def ignore_from_now_on(self) -> None:
-        """Ignore both signals in the operating system, for the interpreter's last steps.
+    def at_interpreter_exit(self) -> None:
+        """The last exit handler: ignore both signals, and end an interrupted command as 130.
 
         After its exit handlers the interpreter puts the default action back on
         signals that had a Python handler, and a signal then would kill the process
         with the signal's status instead of the exit code decided (the product done,
         the success line printed, and the shell told 130). An ignored signal stays so.
+
+        A Ctrl-C that lands in an extension module's start-up code (run by CPython as
+        top-level code, as when a worker pool imports pandas) leaves the interpreter
+        resolved to kill itself with SIGINT once finalized, although the command
+        handled the interrupt: a parent would see status -2, not 130. An interrupted
+        command has cleaned up by now (its product marked, its files removed, its
+        cluster closed, its output flushed), so it ends here with 130.
         """
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, signal.SIG_IGN)
+        if self.state == "exiting" and self.exit_code == 130:
+            import os
+
+            os._exit(130)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self.state == "open":
@@ -114,7 +125,7 @@ def main() -> None:
     import atexit
 
     SIGNALS.install()
-    atexit.register(SIGNALS.ignore_from_now_on)  # registered first, so it runs last
+    atexit.register(SIGNALS.at_interpreter_exit)  # registered first, so it runs last
     if not settings.debug_enabled():
         _silence_library_chatter()
     _exit(_run_app())

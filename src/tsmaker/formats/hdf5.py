@@ -156,6 +156,8 @@ class Hdf5Writer(TableWriter):
                 )
 
     def _write_batch(self, frame: pd.DataFrame, pixels: tuple[tuple[int, int], ...]) -> None:
+        import numpy as np
+
         from tsmaker.formats.hdf5_file import disk_errors
 
         if self._file is None:  # opened at the first rows: string widths need values
@@ -166,7 +168,10 @@ class Hdf5Writer(TableWriter):
                 dataset = self._datasets[name]
                 start = dataset.shape[0]
                 dataset.resize((start + len(values), *dataset.shape[1:]))
-                dataset[start:] = values
+                if values.dtype == object:  # variable-length cells: h5py would broadcast
+                    dataset.write_direct(values, dest_sel=np.s_[start:])  # one length as 2-D
+                else:
+                    dataset[start:] = values
                 self._unflushed_bytes += values.nbytes
             if self._unflushed_bytes >= max(FLUSH_BYTES, len(self._datasets) * _CHUNK_BYTES):
                 self._unflushed_bytes = 0
@@ -358,7 +363,9 @@ class Hdf5Writer(TableWriter):
         if variable is None:
             return block.values, block.missing_elements
         cells = np.empty(len(block.lengths), dtype=object)
-        cells[:] = np.split(block.values, np.cumsum(block.lengths)[:-1])
+        # One by one: numpy would take rows of one length as a 2-D block, not as cells.
+        for row, cell in enumerate(np.split(block.values, np.cumsum(block.lengths)[:-1])):
+            cells[row] = cell
         return cells, block.missing_rows
 
 

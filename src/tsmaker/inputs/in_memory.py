@@ -5,8 +5,8 @@ closed, so the table is stored once, content-addressed, under
 ``$TSMAKER_HOME/inputs/``: ``<fingerprint>.parquet`` (a DataFrame or a computed
 lsdb.Catalog) or ``<fingerprint>.fits`` (an astropy Table, whose column units FITS
 keeps, so an RA in hours is still recognised; an angle in a unit FITS cannot write,
-such as ``hourangle``, is stored in degrees), with ``<fingerprint>.json`` saying what
-it was. The fingerprint is the SHA-256 of the table's content (column names, types,
+such as ``hourangle``, is stored in degrees), with ``<file name>.json`` beside it saying
+what it was. The fingerprint is the SHA-256 of the table's content (column names, types,
 units and values, serialised as Arrow IPC without the library versions' metadata), so
 the same table handed twice is stored once and a changed table gets a new file. The
 run then reads that file like any other, and its product records the file and the
@@ -100,20 +100,33 @@ def store_table(value: Any) -> StoredTable:
     description = {"type": kind, "content_sha256": fingerprint, "rows": len(frame),
                    "columns": [str(name) for name in frame.columns]}
     if not path.exists():
-        # The description first: a stored table always has one.
-        atomic.write_text(path.with_suffix(".json"), json.dumps(description, indent=2) + "\n")
-        with atomic.atomic_path(path) as temporary:
-            if suffix == ".fits":
-                _fits_ready(value).write(temporary, format="fits")
-            else:
-                frame.to_parquet(temporary, index=False)
+        # The description first: a stored table always has one. The same content handed
+        # by another process meanwhile is the same file: either copy is kept.
+        atomic.write_text(_description_path(path), json.dumps(description, indent=2) + "\n",
+                          replace=True)
+        try:
+            with atomic.atomic_path(path) as temporary:
+                if suffix == ".fits":
+                    _fits_ready(value).write(temporary, format="fits")
+                else:
+                    frame.to_parquet(temporary, index=False)
+        except FileExistsError:
+            pass
     return StoredTable(path, description)
+
+
+def _description_path(path: Path) -> Path:
+    """The description beside a stored table: ``<fingerprint>.parquet.json``.
+
+    A DataFrame and a Table of the same content share a fingerprint, not a file.
+    """
+    return path.with_name(path.name + ".json")
 
 
 def stored_table_description(location: str | Path) -> dict[str, Any] | None:
     """What a stored in-memory table was (type, content fingerprint); None for a user's file."""
     path = Path(location)
-    sidecar = path.with_suffix(".json")
+    sidecar = _description_path(path)
     if path.parent != inputs_dir() or not sidecar.is_file():
         return None
     try:

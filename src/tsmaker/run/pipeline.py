@@ -397,10 +397,11 @@ def _finish(
     data_path = pending.final_path
     files = [str(data_path), str(sidecar)]
     committed: list[Path] = []  # only what this run put in place is taken back
+    identity = pending.identity()  # what this run moved, even if stopped right after
     try:
         report("finishing")  # outside the transaction: a reporter may use the registry
         with registry.finishing(product.id) as done:
-            committed.append(pending.commit())
+            pending.commit()
             # The record as `products show --json` will print it: marked done in this
             # transaction, which a failure to write the sidecar rolls back.
             finished = done(rows=summary["rows"], files=files, summary=summary)
@@ -408,6 +409,7 @@ def _finish(
             return finished
     except BaseException:
         pending.discard()
+        pending.take_back(identity)
         for path in committed:
             atomic.remove(path)
         raise
