@@ -234,3 +234,49 @@ def test_the_form_names_columns_for_rail_and_keeps_the_hdf5_layout(server):
     assert "z" not in written.colnames and "g_cModelMag" not in written.colnames
     assert len(written) == record["rows"] > 0
     assert np.isfinite(np.asarray(written["mag_g_lsst"], dtype=float)).all()  # 99 if undetected
+
+
+def test_a_rerun_from_the_api_refuses_a_changed_spec_z_file_unless_accepted(server, home,
+                                                                           tmp_path):
+    specz_path = tmp_path / "specz.parquet"
+    specz = pd.read_parquet(home / "demo" / "demo_specz.parquet")
+    specz.to_parquet(specz_path, index=False)
+    run = {"redshift_catalog": str(specz_path), "object_catalog": "demo"}
+    with server.client() as client:
+        first = client.post("/api/runs", json={"name": "first", **run}).json()
+        first = wait_for_status(client, first["id"], ("done", "failed"))
+        assert first["status"] == "done", first["message"]
+        specz.iloc[10:].to_parquet(specz_path, index=False)  # 10 rows lost
+
+        refused = client.post("/api/runs", json={"name": "again", "like": first["id"]})
+        assert refused.status_code == 202, refused.text  # checked by the job, as by the CLI
+        refused = wait_for_status(client, refused.json()["id"], ("done", "failed"))
+        assert refused["status"] == "failed"
+        assert refused["message"].startswith(
+            f"redshift catalog '{specz_path}' changed since product {first['full_name']} "
+            f"was made: rows read {len(specz)} -> {len(specz) - 10}, size ")
+        assert refused["message"].endswith("accept_changed_inputs=True (the change is recorded)")
+
+        accepted = client.post("/api/runs", json={
+            "name": "again", "like": first["full_name"], "accept_changed_inputs": True}).json()
+        accepted = wait_for_status(client, accepted["id"], ("done", "failed"))
+        assert accepted["status"] == "done", accepted["message"]
+        assert accepted["inputs"]["redshift"]["changed_since"]["product"] == first["full_name"]
+        assert accepted["summary"]["specz_rows"] == first["summary"]["specz_rows"] - 10
+
+        page = client.get(f"/runs/new?like={first['id']}").text
+        assert re.search(r'name="accept_changed_inputs" id="accept_changed_inputs" *>', page)
+        form = {"like": str(first["id"]), "name": "from_form", "object_catalog": "demo",
+                "redshift_catalog": str(specz_path), "radius_arcsec": "1", "n_neighbors": "1",
+                "accept_changed_inputs": "on"}
+        made = client.post("/runs", data=form, follow_redirects=False)
+        assert made.status_code == 303, made.text
+        from_form = wait_for_status(client, int(made.headers["location"].rsplit("/", 1)[1]),
+                                    ("done", "failed"))
+        assert from_form["status"] == "done", from_form["message"]
+        assert "changed_since" in from_form["inputs"]["redshift"]
+
+        without_like = client.post("/api/runs", json={
+            "name": "x", "accept_changed_inputs": True, **run})
+        assert without_like.status_code == 422
+        assert without_like.json()["detail"].startswith("accept_changed_inputs applies to a rerun")

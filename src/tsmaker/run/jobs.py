@@ -21,10 +21,19 @@ from tsmaker.parameters import RunParameters
 if TYPE_CHECKING:
     from tsmaker.registry import ProductRecord, Registry
     from tsmaker.run.plan import Reporter
+    from tsmaker.run.rerun import EarlierProduct
+
+#: Summary key of a queued rerun: the product it starts from, and whether changed
+#: inputs are accepted (what ``--like`` and ``--accept-changed-inputs`` say).
+RERUN_KEY = "rerun_of"
 
 
-def submit_run(parameters: RunParameters, registry: Registry) -> ProductRecord:
+def submit_run(parameters: RunParameters, registry: Registry,
+               earlier: EarlierProduct | None = None) -> ProductRecord:
     """Validate the parameters and register a queued product for them.
+
+    With ``earlier`` (a rerun, ``like``), the job compares that product's inputs with
+    today's as ``tsmaker run --like`` does (:mod:`tsmaker.run.rerun`).
 
     Raises
     ------
@@ -34,7 +43,7 @@ def submit_run(parameters: RunParameters, registry: Registry) -> ProductRecord:
     parameters.validate()
     from tsmaker.run.provenance import software_versions
 
-    return registry.create_product(
+    product = registry.create_product(
         name=parameters.name,
         description=parameters.description,
         parameters=parameters.to_dict(),
@@ -42,6 +51,12 @@ def submit_run(parameters: RunParameters, registry: Registry) -> ProductRecord:
         versions=software_versions(),
         status="queued",
     )
+    if earlier is not None:
+        registry.update_product_summary(product.id, {RERUN_KEY: {
+            "product": earlier.full_name,
+            "accept_changed_inputs": earlier.accept_changed_inputs}})
+        product = registry.get_product(product.id)
+    return product
 
 
 def queued_parameters(product: ProductRecord) -> RunParameters:
@@ -73,7 +88,8 @@ def run_queued(
         try:
             # The queued product shows the planning steps (reading a large spec-z file).
             planning = ProgressRecorder(opened, product.id, report)
-            plan = plan_run(queued_parameters(product), opened, planning)
+            plan = plan_run(queued_parameters(product), opened, planning,
+                            _earlier_product(product, opened))
         except BaseException as error:
             interrupted = isinstance(error, KeyboardInterrupt | RunInterrupted)
             message = "interrupted" if interrupted else str(error)
@@ -81,6 +97,17 @@ def run_queued(
                                 message=message[:2000])
             raise
         return execute_plan(plan, opened, report, queued_id=product.id)
+
+
+def _earlier_product(product: ProductRecord, registry: Registry) -> EarlierProduct | None:
+    """The product a queued rerun starts from (:data:`RERUN_KEY`); None for a new run."""
+    from tsmaker.run.rerun import EarlierProduct
+
+    rerun = product.summary.get(RERUN_KEY)
+    if not rerun:
+        return None
+    return EarlierProduct.of(registry.get_product(rerun["product"]),
+                             accept_changed_inputs=bool(rerun["accept_changed_inputs"]))
 
 
 USAGE = "usage: python -m tsmaker.run.jobs PRODUCT_ID [--parent-pid PID]\n"

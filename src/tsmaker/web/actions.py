@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from tsmaker.parameters import RunParameters
     from tsmaker.registry import ProductRecord, Registry
     from tsmaker.run.preflight import Preflight
+    from tsmaker.run.rerun import EarlierProduct
     from tsmaker.web.config import ServerConfig
     from tsmaker.web.jobs import JobManager
 
@@ -31,9 +32,13 @@ class RunRefused(TsmakerError):  # noqa: N818 - reads as what happened to the ru
 
 
 def submit_checked(
-    parameters: RunParameters, registry: Registry, jobs: JobManager
+    parameters: RunParameters, registry: Registry, jobs: JobManager,
+    earlier: EarlierProduct | None = None,
 ) -> ProductRecord:
     """Check a run (:func:`tsmaker.run.preflight.preflight_run`), register it queued, queue it.
+
+    ``earlier`` is the product a rerun starts from (``like``): the job compares its
+    inputs with today's, as ``tsmaker run --like`` does.
 
     Raises
     ------
@@ -46,7 +51,7 @@ def submit_checked(
     found = preflight_run(parameters, registry)
     if not found.ok:
         raise RunRefused(found)
-    product = submit_run(parameters, registry)
+    product = submit_run(parameters, registry, earlier)
     jobs.submit(product.id)
     return product
 

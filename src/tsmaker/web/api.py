@@ -9,10 +9,11 @@ parameters by their Python keyword, as the JSON does.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
+from pydantic import BaseModel
 from starlette.background import BackgroundTask
 
 from tsmaker.errors import ProductError
@@ -24,6 +25,9 @@ from tsmaker.web.config import ServerConfig
 from tsmaker.web.deps import ConfigDependency, JobsDependency, RegistryDependency
 from tsmaker.web.models import ObjectCatalogRequest, RunRequest
 from tsmaker.web.rendering import MEDIA_TYPES, finite, message_for, product_json
+
+if TYPE_CHECKING:
+    from tsmaker.run.rerun import EarlierProduct
 
 router = APIRouter(prefix="/api")
 
@@ -128,9 +132,9 @@ def submit_run(body: RunRequest, registry: RegistryDependency,  # type: ignore[v
     A run that cannot start answers 422 with every problem by parameter, and nothing
     is registered. Poll ``GET /api/products/{id}`` for its status and progress.
     """
-    parameters = run_parameters(body, registry)
+    parameters, earlier = run_parameters(body, registry)
     try:
-        product = actions.submit_checked(parameters, registry, jobs)
+        product = actions.submit_checked(parameters, registry, jobs, earlier)
     except actions.RunRefused as refused:
         problems = {name or "run": message_for(error, "python")
                     for name, error in refused.found.problems.items()}
@@ -146,7 +150,7 @@ def check_run(body: RunRequest, registry: RegistryDependency  # type: ignore[val
     """Check a run without submitting it: its problems by parameter, or what it would use."""
     from tsmaker.run.preflight import preflight_run
 
-    found = preflight_run(run_parameters(body, registry), registry)
+    found = preflight_run(run_parameters(body, registry)[0], registry)
     problems = {name or "run": message_for(error, "python")
                 for name, error in found.problems.items()}
     return JSONResponse({"ok": found.ok, "problems": problems, "notices": found.notices,
@@ -155,17 +159,28 @@ def check_run(body: RunRequest, registry: RegistryDependency  # type: ignore[val
                         status_code=200 if found.ok else 422)
 
 
-def run_parameters(body: Any, registry: RegistryDependency) -> RunParameters:
-    """The run a request body asks for: its keywords over those of product ``like``."""
+def run_parameters(body: BaseModel, registry: RegistryDependency
+                   ) -> tuple[RunParameters, EarlierProduct | None]:
+    """The run a request body asks for: its keywords over those of product ``like``.
+
+    Also the product a rerun starts from (None without ``like``), whose inputs the
+    job compares with today's.
+    """
+    from tsmaker.run.rerun import EarlierProduct
+
     given = body.model_dump(exclude_none=True)
     like = given.pop("like", None)
-    stored = None
-    if like is not None:
-        earlier = registry.find_product(like)
-        if earlier is None:
-            raise HTTPException(422, f"like {like!r}: no such product; see GET /api/products")
-        stored = earlier.parameters
-    return RunParameters.from_sources(given, like=stored)
+    accept_changed_inputs = bool(given.pop("accept_changed_inputs", False))
+    if like is None:
+        if accept_changed_inputs:
+            raise HTTPException(422, "accept_changed_inputs applies to a rerun; give like "
+                                "(the product to start from) or leave it out")
+        return RunParameters.from_sources(given), None
+    product = registry.find_product(like)
+    if product is None:
+        raise HTTPException(422, f"like {like!r}: no such product; see GET /api/products")
+    earlier = EarlierProduct.of(product, accept_changed_inputs=accept_changed_inputs)
+    return RunParameters.from_sources(given, like=earlier.parameters), earlier
 
 
 # ------------------------------------------------------------------ products

@@ -9,7 +9,7 @@ registered. An object catalog is added by its path on the server or its URL.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
@@ -23,11 +23,15 @@ from tsmaker.web.deps import ConfigDependency, RegistryDependency
 from tsmaker.web.rendering import message_for, templates
 from tsmaker.web.uploads import inspect_upload, save_upload, upload_path
 
+if TYPE_CHECKING:
+    from tsmaker.registry import Registry
+    from tsmaker.web.config import ServerConfig
+
 router = APIRouter(include_in_schema=False)
 PARAMETER_ROLES = {parameter: role for role, parameter in ROLE_PARAMETERS.items()}
 
 
-def catalogs_page(request: Request, registry: Any, config: Any, *,
+def catalogs_page(request: Request, registry: Registry, config: ServerConfig, *,
                   errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
                   notice: str | None = None, status: int = 200) -> Response:
     """The catalogs page, with the problems of a form that did not work."""
@@ -132,7 +136,7 @@ async def register_upload(upload_id: str, request: Request, registry: RegistryDe
     return await run_in_threadpool(_register, upload_id, request, registry, config, submitted)
 
 
-def _register(upload_id: str, request: Request, registry: Any, config: Any,
+def _register(upload_id: str, request: Request, registry: Registry, config: ServerConfig,
               submitted: dict[str, str]) -> Response:
     from tsmaker import atomic
     from tsmaker.manage.catalogs import add_redshift_catalog, inspect_redshift_file

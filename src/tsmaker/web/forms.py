@@ -60,7 +60,7 @@ INTEGER_PARAMETERS: tuple[str, ...] = ("n_neighbors", "seed")
 BOOLEAN_PARAMETERS: tuple[str, ...] = ("magnitudes", "keep_sentinels")
 
 
-def parse_text(parameter: str, text: str) -> Any:
+def parse_text(parameter: str, text: str) -> object:
     """A run parameter's value from text, as a web form or a query string gives it.
 
     Numbers, whole numbers and yes/no values are converted by the parameter's type,

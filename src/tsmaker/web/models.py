@@ -2,7 +2,8 @@
 
 :class:`RunRequest` is made from :class:`tsmaker.parameters.RunParameters` itself, with
 each field's type and docstring, so that the API takes exactly the keywords of
-``make_training_set`` (plus ``like``) and cannot drift from them.
+``make_training_set`` (plus ``like`` and ``accept_changed_inputs``) and cannot drift
+from them.
 """
 
 from __future__ import annotations
@@ -50,6 +51,12 @@ def _run_request_model() -> type[BaseModel]:
         str | int | None,
         Field(None, description="Start from the parameters of this product (id or "
               "NAME_<id>); the values given here replace its values."),
+    )
+    definitions["accept_changed_inputs"] = (
+        bool | None,
+        Field(None, description="With `like`: run although a catalog changed since that "
+              "product was made (the change is recorded); without it such a run fails, "
+              "naming the file and the difference."),
     )
     return create_model(
         "RunRequest", __config__=ConfigDict(extra="forbid"), __doc__=(

@@ -7,7 +7,7 @@ registered. A form that worked redirects (303) to the page of what it made.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -20,6 +20,10 @@ from tsmaker.web import actions, forms
 from tsmaker.web.deps import ConfigDependency, JobsDependency, RegistryDependency
 from tsmaker.web.rendering import file_entries, is_active, message_for, templates
 from tsmaker.web.security import SESSION_COOKIE, session_value
+
+if TYPE_CHECKING:
+    from tsmaker.registry import Registry
+    from tsmaker.web.jobs import JobManager
 
 router = APIRouter(include_in_schema=False)
 
@@ -118,15 +122,19 @@ async def submit(request: Request, registry: RegistryDependency, jobs: JobsDepen
                                    int(like) if like.isdigit() else None)
 
 
-def _submit(request: Request, registry: Any, jobs: Any, submitted: dict[str, str],
+def _submit(request: Request, registry: Registry, jobs: JobManager, submitted: dict[str, str],
             like: int | None) -> Response:
     from tsmaker.run.preflight import preflight_run
+    from tsmaker.run.rerun import EarlierProduct
 
     values, problems = forms.parse_form(submitted)
-    stored = None
+    stored, earlier = None, None
     if like is not None:  # the form shows the earlier run's values; it keeps the others
-        earlier = known_product(like, registry).parameters
-        stored = {key: value for key, value in earlier.items() if key not in forms.FORM_FIELDS}
+        earlier = EarlierProduct.of(
+            known_product(like, registry),
+            accept_changed_inputs=bool(submitted.get("accept_changed_inputs")))
+        stored = {key: value for key, value in earlier.parameters.items()
+                  if key not in forms.FORM_FIELDS}
     parameters: RunParameters | None = None
     try:
         parameters = RunParameters.from_sources(values, like=stored)
@@ -134,7 +142,7 @@ def _submit(request: Request, registry: Any, jobs: Any, submitted: dict[str, str
         problems.setdefault(error.parameter, error)
     if parameters is not None and not problems:
         try:
-            product = actions.submit_checked(parameters, registry, jobs)
+            product = actions.submit_checked(parameters, registry, jobs, earlier)
             return RedirectResponse(f"/products/{product.id}", status_code=303)
         except actions.RunRefused as refused:
             problems = dict(refused.found.problems)
@@ -142,10 +150,11 @@ def _submit(request: Request, registry: Any, jobs: Any, submitted: dict[str, str
         problems = {**preflight_run(parameters, registry).problems, **problems}
     shown = {name: submitted.get(name, "") for name in forms.FORM_FIELDS}
     shown["magnitudes"] = submitted.get("magnitudes") or "mag"
+    shown["accept_changed_inputs"] = submitted.get("accept_changed_inputs", "")
     return run_form(request, registry, shown, problems, like=like, status=422)
 
 
-def run_form(request: Request, registry: Any, values: dict[str, str],
+def run_form(request: Request, registry: Registry, values: dict[str, str],
              problems: dict[str, TsmakerError], *, like: int | None = None,
              status: int = 200) -> Response:
     """The form page, with its values and each problem beside its field."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -34,6 +34,8 @@ templates = Jinja2Templates(env=Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 ))
+
+JSONValue = TypeVar("JSONValue")
 
 MEDIA_TYPES: dict[str, str] = {
     ".parquet": "application/vnd.apache.parquet",
@@ -63,8 +65,8 @@ def message_for(error: TsmakerError, naming: Naming) -> str:
     return str(error)
 
 
-def finite(value: Any) -> Any:
-    """``value`` with NaN and infinities as None, so that it is valid JSON.
+def finite(value: JSONValue) -> JSONValue:
+    """``value`` with NaN and infinities as None, so that it is valid JSON (same shape).
 
     Examples
     --------
