@@ -212,6 +212,20 @@ def test_the_products_list_follows_a_running_product_live(server, browser, tmp_p
     assert browser.execute_script("return window.notReloaded") is True
 
 
+def test_the_products_list_shows_a_run_made_elsewhere(server, browser):
+    browser.get(server.url + "/products")
+    browser.execute_script("window.sameList = true")
+    with server.client() as client:  # as from a notebook, or a colleague's browser
+        made = client.post("/api/runs", json={
+            "name": "elsewhere", "redshift_catalog": "demo-specz", "object_catalog": "demo"}
+        ).json()
+    row = f"#product-{made['id']}"
+    wait(browser, lambda d: d.find_elements("css selector", row), timeout=30)
+    assert browser.execute_script("return window.sameList") is None  # the list was reloaded
+    status = f"{row} [data-field=status]"
+    wait(browser, lambda d: d.find_element("css selector", status).text == "done")
+
+
 def test_a_redshift_catalog_is_uploaded_confirmed_and_registered(server, browser, tmp_path):
     from selenium.webdriver.support import expected_conditions as ec
 

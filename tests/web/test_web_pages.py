@@ -84,7 +84,7 @@ def test_the_pages_show_products_and_refuse_what_does_not_apply(client, registry
     product = done_product(registry, tmp_path / "products")
     listed = client.get("/products").text
     assert f'<a href="/products/{product.id}">made_{product.id}</a>' in listed
-    assert "50.0%" in listed and "data-poll-url" not in listed  # nothing to follow
+    assert "50.0%" in listed and 'data-live="no"' in listed  # nothing running: polled slowly
     page = client.get(f"/products/{product.id}").text
     assert f'href="/api/products/{product.id}/files/0" download>made.csv</a>' in page
     refused = client.post(f"/products/{product.id}/cancel")

@@ -68,21 +68,31 @@ function showState(element, product) {
   if (matched && fraction != null) matched.textContent = `${(100 * fraction).toFixed(1)}%`;
 }
 
-// The products list: every row follows GET /api/products while any is queued or running.
-function followProducts(table) {
+// The products list: every row follows GET /api/products, each second and a half while
+// any is queued or running, else every ten seconds; a product made or removed elsewhere
+// (another tab, the command line, a colleague) reloads the list.
+function followProducts(list) {
+  const shownIds = () => [...list.querySelectorAll("tr[data-id]")].map((row) => row.dataset.id);
   const tick = async () => {
-    let active = false;
+    let active = list.dataset.live === "yes";
     try {
-      const products = await (await fetch(table.dataset.pollUrl)).json();
+      const products = await (await fetch(list.dataset.pollUrl)).json();
+      const listed = products.map((product) => String(product.id));
+      const shown = shownIds();
+      if (listed.length !== shown.length || listed.some((id) => !shown.includes(id))) {
+        window.location.reload();
+        return;
+      }
+      active = false;
       for (const product of products) {
         const row = document.getElementById(`product-${product.id}`);
         if (row) showState(row, product);
         active = active || ACTIVE.includes(product.status);
       }
     } catch (error) {
-      active = true;  // the server is busy or restarting: try again
+      // the server is busy or restarting: try again
     }
-    if (active) setTimeout(tick, 1500);
+    setTimeout(tick, active ? 1500 : 10000);
   };
   setTimeout(tick, 1000);
 }
@@ -120,6 +130,6 @@ function checkUploadSize(input) {
 }
 
 document.querySelectorAll("select[data-flux-types-url]").forEach(followFluxTypes);
-document.querySelectorAll("table[data-poll-url]").forEach(followProducts);
+document.querySelectorAll("#product-list[data-poll-url]").forEach(followProducts);
 document.querySelectorAll("#product-state[data-poll-url]").forEach(followProduct);
 document.querySelectorAll("input[type=file][data-max-bytes]").forEach(checkUploadSize);
