@@ -142,6 +142,9 @@ def test_a_running_and_a_queued_run_are_cancelled_and_a_running_one_deleted(serv
         queued = client.get(f"/api/products/{waiting['id']}").json()
         assert (queued["status"], queued["queue_position"]) == ("queued", 1)
         server_pid = queued["pid"]
+        listed = client.get("/products").text  # waiting, beside the two started ones
+        row = listed.split(f'id="product-{waiting["id"]}"')[1].split("</tr>")[0]
+        assert 'data-field="status">queued<' in row and "waiting (1 in the queue)" in row
 
         cancelled = client.post(f"/api/products/{waiting['id']}/cancel")
         assert cancelled.status_code == 200

@@ -119,3 +119,16 @@ def test_text_from_a_form_becomes_values_with_the_command_lines_words():
         with pytest.raises(ParameterError) as raised:
             parse_text(parameter, text)
         assert (raised.value.parameter, raised.value.message("cli")) == (parameter, message)
+
+
+def test_a_queued_run_whose_job_started_shows_as_starting(client, registry):
+    # Queued in the registry, not waiting in this server's queue: its job is planning.
+    product = registry.create_product(name="planning", description="", parameters={},
+                                      inputs={}, versions={}, status="queued")
+    registry.update_product_summary(product.id, {"progress": {
+        "step": "Reading the redshift catalog"}})
+    listed = client.get("/products").text
+    assert 'data-field="status">starting</span>' in listed
+    assert "Reading the redshift catalog" in listed
+    page = client.get(f"/products/{product.id}").text
+    assert 'id="product-status" data-field="status">starting</span>' in page

@@ -66,7 +66,7 @@ def product_page(product_id: int, request: Request, registry: RegistryDependency
     queue = jobs.state()["queued"]
     return templates.TemplateResponse(request, "product.html", {
         "product": product, "files": file_entries(product) if product.status == "done" else [],
-        "active": is_active(product),
+        "active": is_active(product), "queue": queue,
         "queue_position": queue.index(product.id) + 1 if product.id in queue else None,
     })
 

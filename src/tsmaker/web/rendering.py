@@ -151,5 +151,14 @@ def when(timestamp: str | None) -> str:
     return timestamp[:19].replace("T", " ") if timestamp else ""
 
 
+def status_label(product: ProductRecord, queue: list[int]) -> str:
+    """A product's status as a page shows it: a queued run whose job has started (it is
+    planning: reading the catalogs) is ``starting``, not waiting in the queue."""
+    if product.status == "queued" and product.id not in queue:
+        return "starting"
+    return product.status
+
+
 templates.env.filters["human_bytes"] = human_bytes
 templates.env.filters["when"] = when
+templates.env.globals["status_label"] = status_label

@@ -58,7 +58,9 @@ function progressHtml(product) {
 
 function showState(element, product) {
   const status = element.querySelector("[data-field=status]");
-  status.textContent = product.status;
+  // A queued run whose job has started (planning) is not waiting: "starting".
+  const starting = product.status === "queued" && !product.queue_position;
+  status.textContent = starting ? "starting" : product.status;
   status.className = `status status-${product.status}`;
   element.querySelector("[data-field=progress]").replaceChildren(...progressHtml(product));
   const rows = element.querySelector("[data-field=rows]");
