@@ -152,8 +152,11 @@ def when(timestamp: str | None) -> str:
 
 
 def status_label(product: ProductRecord, queue: list[int]) -> str:
-    """A product's status as a page shows it: a queued run whose job has started (it is
-    planning: reading the catalogs) is ``starting``, not waiting in the queue."""
+    """A product's status as a page shows it.
+
+    A queued run whose job has started (it is planning: reading the catalogs) is
+    ``starting``; one waiting in the server's queue stays ``queued``.
+    """
     if product.status == "queued" and product.id not in queue:
         return "starting"
     return product.status
