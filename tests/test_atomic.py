@@ -4,15 +4,15 @@ import os
 
 import pytest
 
-from tsmaker import atomic
+from tsmaker import atomic, exclusive_rename
 
 
 @pytest.fixture(params=["renameat2", "portable"])
 def rename_path(request, monkeypatch):
     """Each case runs with Linux renameat2 and with the portable fallback (link / mkdir)."""
     if request.param == "portable":
-        monkeypatch.setattr(atomic, "_renameat2", lambda: None)
-    elif atomic._renameat2() is None:
+        monkeypatch.setattr(exclusive_rename, "_renameat2", lambda: None)
+    elif exclusive_rename._renameat2() is None:
         pytest.skip("this C library has no renameat2")
     return request.param
 

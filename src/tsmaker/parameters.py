@@ -19,82 +19,34 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from tsmaker.errors import InputError, Naming, ParameterChoiceError, ParameterError
-
-OUTPUT_FORMATS: tuple[str, ...] = ("parquet", "csv", "fits", "hdf5", "hats")
-HDF5_LAYOUTS: tuple[str, ...] = ("columns", "table")
-"""HDF5 product layouts: a group of column datasets (tables_io, RAIL), or one table."""
-DUST_CHOICES: tuple[str, ...] = ("none", "catalog", "sfd", "csfd", "planck", "planck-gnilc")
-UNIQUE_CHOICES: tuple[str, ...] = ("none", "closest")
-FLAG_ORDER_CHOICES: tuple[str, ...] = ("higher", "lower")
-COORD_UNITS: tuple[str, ...] = ("auto", "deg", "hour", "rad")
-NAMING_CHOICES: tuple[str, ...] = ("rubin", "rail")
-"""Column names of the product: Rubin's (``g_cModelMag``) or RAIL's (``mag_g_lsst``)."""
-CRD_DUPLICATE_CHOICES: tuple[str, ...] = ("keep-ties", "drop-ties", "keep-all")
-"""What a Combine-Redshift-Catalogs file keeps, by ``tie_result`` (:mod:`tsmaker.inputs.crd`)."""
-REQUIRED_FIELDS: tuple[str, ...] = ("name", "redshift_catalog", "object_catalog")
-EXECUTION_KEYS: tuple[str, ...] = (
-    "workers", "threads_per_worker", "memory_limit", "scheduler", "slurm", "in_flight",
+from tsmaker.errors import InputError, ParameterError
+from tsmaker.flags import (
+    COORD_UNITS,
+    CRD_DUPLICATE_CHOICES,
+    DUST_CHOICES,
+    EXECUTION_KEYS,
+    FIELD_TO_FLAG,
+    FLAG_ORDER_CHOICES,
+    FLAG_TO_FIELD,
+    HDF5_LAYOUTS,
+    NAMING_CHOICES,
+    OUTPUT_FORMATS,
+    REQUIRED_FIELDS,
+    UNIQUE_CHOICES,
+    field_name,
+    flag_of,
+    parameter_error,
+    parse_extinction_coeffs,
 )
-"""Keys of :attr:`RunParameters.execution`; a config file may give them at its top level."""
 
-#: Command-line flag name (without dashes, dashes as underscores) -> RunParameters field.
-FLAG_TO_FIELD: dict[str, str] = {
-    "redshift": "redshift_catalog",
-    "object": "object_catalog",
-    "radius": "radius_arcsec",
-    "neighbors": "n_neighbors",
-    "format": "output_format",
-    "mag": "magnitudes",
-    "split": "split_fraction",
-    "ra": "ra_column",
-    "dec": "dec_column",
-    "z": "z_column",
-    "z_err": "z_err_column",
-    "z_flag": "z_flag_column",
-    "id": "id_column",
-}
-FIELD_TO_FLAG: dict[str, str] = {value: key for key, value in FLAG_TO_FIELD.items()}
-
-
-def flag_of(parameter: str) -> str:
-    """The command-line flag of a :class:`RunParameters` field, e.g. ``--radius``.
-
-    Examples
-    --------
-    >>> flag_of("radius_arcsec"), flag_of("z_min")
-    ('--radius', '--z-min')
-    """
-    return "--" + FIELD_TO_FLAG.get(parameter, parameter).replace("_", "-")
-
-
-def parameter_error(parameter: str, template: str, *, choice: bool = False) -> ParameterError:
-    """A :class:`ParameterError` about ``parameter``, its message in every naming.
-
-    ``template`` holds ``{name}`` where the parameter is named and ``{set}`` where an
-    example value is assigned (``--radius 1.0`` / ``radius_arcsec=1.0``); any other
-    text, braces included, is kept as it is. With ``choice`` the value is outside the
-    parameter's choices: a :class:`tsmaker.errors.ParameterChoiceError`, which the
-    command line reports as a usage error (exit code 2).
-
-    Examples
-    --------
-    >>> error = parameter_error("radius_arcsec", "{name} 0 must be > 0; use e.g. {set}1.0")
-    >>> error.message("cli")
-    '--radius 0 must be > 0; use e.g. --radius 1.0'
-    >>> str(error)
-    'radius_arcsec 0 must be > 0; use e.g. radius_arcsec=1.0'
-    """
-    flag = flag_of(parameter)
-    spelled: dict[Naming, tuple[str, str]] = {
-        "python": (parameter, f"{parameter}="),
-        "cli": (flag, f"{flag} "),
-    }
-    error_class = ParameterChoiceError if choice else ParameterError
-    return error_class(parameter, {
-        naming: template.replace("{name}", name).replace("{set}", assignment)
-        for naming, (name, assignment) in spelled.items()
-    })
+# The choices, flag names and their helpers live in tsmaker.flags; they are named here too,
+# with what a run means.
+__all__ = [
+    "COORD_UNITS", "CRD_DUPLICATE_CHOICES", "DUST_CHOICES", "EXECUTION_KEYS", "FIELD_TO_FLAG",
+    "FLAG_ORDER_CHOICES", "FLAG_TO_FIELD", "HDF5_LAYOUTS", "NAMING_CHOICES", "OUTPUT_FORMATS",
+    "REQUIRED_FIELDS", "UNIQUE_CHOICES", "RunParameters", "flag_of", "load_config",
+    "parameter_error", "parse_extinction_coeffs", "save_config",
+]
 
 
 @dataclass
@@ -303,7 +255,7 @@ class RunParameters:
         known = {f.name for f in fields(cls)}
         converted: dict[str, Any] = {}
         for key, value in values.items():
-            name = _field_name(key)
+            name = field_name(key)
             if name not in known:
                 raise InputError(
                     f"unknown parameter {key!r}; known keys are the `tsmaker run` flags, "
@@ -352,7 +304,7 @@ class RunParameters:
             values.update({key: value for key, value in like.items() if key in known})
         for source in (load_config(config) if config else {}, explicit):
             for key, value in source.items():
-                name = _field_name(key)
+                name = field_name(key)
                 if value is None:
                     continue
                 if name in EXECUTION_KEYS:
@@ -365,51 +317,9 @@ class RunParameters:
         return cls.from_mapping(values)
 
 
-def _field_name(key: str) -> str:
-    name = str(key).replace("-", "_")
-    return FLAG_TO_FIELD.get(name, name)
-
-
 def _is_number(value: object) -> bool:
     """A real number, numpy's scalars included (numpy's bool is not one), not a bool."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def parse_extinction_coeffs(text: str) -> dict[str, float]:
-    """Parse ``"u=4.8,g=3.6"`` into ``{"u": 4.8, "g": 3.6}``.
-
-    Raises
-    ------
-    ParameterError
-        On a malformed pair, a value that is not a finite number, or no pair at all.
-
-    Examples
-    --------
-    >>> parse_extinction_coeffs("u=4.81, g=3.64")
-    {'u': 4.81, 'g': 3.64}
-    """
-    coefficients: dict[str, float] = {}
-    for pair in filter(None, (part.strip() for part in text.split(","))):
-        band, separator, value = pair.partition("=")
-        try:
-            if not separator or not band.strip():
-                raise ValueError
-            coefficients[band.strip()] = float(value)
-            if not math.isfinite(coefficients[band.strip()]):
-                raise ValueError
-        except ValueError:
-            raise ParameterError("extinction_coeffs", {
-                "cli": f"--extinction-coeffs: cannot read {pair!r}; write band=value pairs, "
-                "e.g. u=4.81,g=3.64,r=2.70",
-                "python": f"extinction_coeffs: cannot read {pair!r}; write band=value pairs, "
-                "e.g. \"u=4.81,g=3.64\", or give a mapping such as {'u': 4.81, 'g': 3.64}",
-            }) from None
-    if not coefficients:
-        raise ParameterError("extinction_coeffs", {
-            "cli": "--extinction-coeffs is empty; write e.g. u=4.81,g=3.64,r=2.70",
-            "python": "extinction_coeffs is empty; give e.g. {'u': 4.81, 'g': 3.64}",
-        })
-    return coefficients
 
 
 def load_config(path: Path) -> dict[str, Any]:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from tsmaker import atomic, settings
 from tsmaker.errors import DustMapError, InputError
-from tsmaker.science.dust_maps import DustMapLocation, MapFile, locate_in, map_spec, missing_message
+from tsmaker.science.dust_map_specs import MapFile, map_spec
+from tsmaker.science.dust_maps import DustMapLocation, locate_in, missing_message
 
 _DATAVERSE_URL = "https://dataverse.harvard.edu"
 _CHUNK_BYTES = 1 << 20
