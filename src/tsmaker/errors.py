@@ -67,13 +67,19 @@ class ParameterError(InputError):
 
 
 class ChoiceError(InputError):
-    """A value outside the choices an option offers: a usage error, exit code 2."""
+    """A value an option cannot take as written: a usage error, exit code 2.
+
+    Outside the option's choices (``--format xls``), or not of its type (``--radius abc``).
+    """
 
     exit_code = 2
 
 
 class ParameterChoiceError(ParameterError, ChoiceError):
-    """A run parameter given a value outside its choices (``--format xls``); exit code 2."""
+    """A run parameter given a value outside its choices or type; exit code 2.
+
+    ``--format xls``, ``--radius abc``.
+    """
 
 
 class CatalogError(TsmakerError):

@@ -88,6 +88,46 @@ def parameter_error(parameter: str, template: str, *, choice: bool = False) -> P
     })
 
 
+_NUMBER_EXAMPLES: dict[str, str] = {
+    "split_fraction": "0.8", "zero_point": "31.4", "z_min": "0.01", "z_max": "3.0",
+    "seed": "42",
+}
+"""Values that :func:`parse_number`'s message suggests, where 1 is not one."""
+
+
+def parse_number(parameter: str, text: str, *, whole: bool = False) -> float | int:
+    """A number parameter's value from text, as a flag or a form field gives it.
+
+    Every front end reads numbers here, so ``--radius abc`` and a form's ``abc`` get
+    the same message.
+
+    Raises
+    ------
+    ParameterChoiceError
+        Text that is not a number (``whole``: not a whole number); a usage error.
+
+    Examples
+    --------
+    >>> parse_number("radius_arcsec", " 2.5 "), parse_number("seed", "3", whole=True)
+    (2.5, 3)
+    >>> try:
+    ...     parse_number("n_neighbors", "2.5", whole=True)
+    ... except ParameterError as error:
+    ...     print(error.message("cli"))
+    --neighbors '2.5' is not a whole number; use e.g. --neighbors 1
+    """
+    text = text.strip()
+    try:
+        return int(text) if whole else float(text)
+    except ValueError:
+        kind = "a whole number" if whole else "a number"
+        example = _NUMBER_EXAMPLES.get(parameter, "1" if whole else "1.0")
+        raise parameter_error(
+            parameter, f"{{name}} {text!r} is not {kind}; use e.g. {{set}}{example}",
+            choice=True,
+        ) from None
+
+
 def field_name(key: str) -> str:
     """The :class:`tsmaker.parameters.RunParameters` field of a flag or field name.
 

@@ -295,7 +295,11 @@ def test_unknown_format_is_a_usage_error_listing_the_formats(cli):
 USAGE_ERRORS = {
     "missing_name_value": (["run", "--redshift", "x.parquet", "--object", "demo", "--name"],
                            "Option '--name' requires an argument"),
-    "not_a_number": (["run", "--name", "x", "--radius", "abc"], "--radius"),
+    # In the words of the web form (tests/web/test_web_guards.py), from the same function.
+    "not_a_number": (["run", "--name", "x", "--radius", "abc"],
+                     "Error: --radius 'abc' is not a number; use e.g. --radius 1.0\n"),
+    "not_whole": (["run", "--name", "x", "--neighbors", "2.5"],
+                  "Error: --neighbors '2.5' is not a whole number; use e.g. --neighbors 1\n"),
     "unknown_command": (["bogus"], "No such command 'bogus'"),
 }
 

@@ -17,6 +17,20 @@ _COLUMNS = "Redshift columns"
 _EXEC = "Execution"
 
 
+def _number(parameter: str, *, whole: bool = False) -> dict[str, object]:
+    """Option settings of a number parameter: read as every front end reads it.
+
+    ``--radius abc`` says what the web form says for ``abc``
+    (:func:`tsmaker.flags.parse_number`), a usage error.
+    """
+    from tsmaker.flags import parse_number
+
+    def parse(text: str) -> float | int:
+        return parse_number(parameter, str(text), whole=whole)
+
+    return {"parser": parse, "metavar": "<int>" if whole else "<float>"}
+
+
 @app.command()
 def run(
     name: Annotated[str | None, typer.Option(help="Product name (registered as NAME_<id>).",
@@ -40,8 +54,10 @@ def run(
         help="Folder for the files. \\[default: $TSMAKER_HOME/products]",
         rich_help_panel=_RUN)] = None,
     radius: Annotated[float | None, typer.Option(
-        help="Match radius in arcsec. \\[default: 1.0]", rich_help_panel=_MATCH)] = None,
+        **_number("radius_arcsec"), help="Match radius in arcsec. \\[default: 1.0]",
+        rich_help_panel=_MATCH)] = None,
     neighbors: Annotated[int | None, typer.Option(
+        **_number("n_neighbors", whole=True),
         help="Nearest objects kept per spec-z. \\[default: 1]", rich_help_panel=_MATCH)] = None,
     flux_type: Annotated[str | None, typer.Option(
         help="Flux type, e.g. cModel, gaap1p0, psf. \\[default: the profile's]",
@@ -51,11 +67,12 @@ def run(
         "dereddened ones, ..Mag_dered), or keep fluxes only. \\[default: --mag]",
         rich_help_panel=_PHOT)] = None,
     zero_point: Annotated[float | None, typer.Option(
+        **_number("zero_point"),
         help="AB zero point of the fluxes (31.4 for nJy). \\[default: 31.4]",
         rich_help_panel=_PHOT)] = None,
     naming: Annotated[str | None, typer.Option(
         help="Column names: rubin (g_cModelMag) or rail (mag_g_lsst, mag_err_g_lsst, "
-        "redshift; non-detections as 99). [default: rubin]", rich_help_panel=_PHOT)] = None,
+        "redshift; non-detections as 99). \\[default: rubin]", rich_help_panel=_PHOT)] = None,
     dust: Annotated[str | None, typer.Option(
         help="E(B-V) for dereddening: none, catalog, sfd, csfd, planck, planck-gnilc; with "
         "a source, ebv and ..Flux_dered/FluxErr_dered are added. \\[default: none]",
@@ -71,15 +88,17 @@ def run(
         help="Better quality flags are higher (2dFLenS, OzDES) or lower (DESI ZWARN); breaks "
         "--unique ties. \\[default: higher]", rich_help_panel=_SELECT)] = None,
     split: Annotated[float | None, typer.Option(
-        help="Fraction of spec-z flagged is_training (0-1).", rich_help_panel=_SELECT)] = None,
+        **_number("split_fraction"), help="Fraction of spec-z flagged is_training (0-1).",
+        rich_help_panel=_SELECT)] = None,
     seed: Annotated[int | None, typer.Option(
-        help="Seed of the split. \\[default: 0]", rich_help_panel=_SELECT)] = None,
+        **_number("seed", whole=True), help="Seed of the split. \\[default: 0]",
+        rich_help_panel=_SELECT)] = None,
     where: Annotated[str | None, typer.Option(
         help='Filter on the redshift catalog, e.g. "z_flag >= 3 and z > 0".',
         rich_help_panel=_SELECT)] = None,
-    z_min: Annotated[float | None, typer.Option(help="Keep z >= this.",
+    z_min: Annotated[float | None, typer.Option(**_number("z_min"), help="Keep z >= this.",
                                                 rich_help_panel=_SELECT)] = None,
-    z_max: Annotated[float | None, typer.Option(help="Keep z <= this.",
+    z_max: Annotated[float | None, typer.Option(**_number("z_max"), help="Keep z <= this.",
                                                 rich_help_panel=_SELECT)] = None,
     keep_sentinels: Annotated[bool | None, typer.Option(
         "--keep-sentinels", help="Keep missing-redshift sentinels (NaN, <= -0.5, >= 99).",
@@ -103,7 +122,7 @@ def run(
         rich_help_panel=_COLUMNS)] = None,
     crd_duplicates: Annotated[str | None, typer.Option(
         help="Combine-Redshift-Catalogs files: keep-ties (drop tie_result 0 and 3 stars, keep "
-        "2), drop-ties (keep only 1) or keep-all. [default: keep-ties]",
+        "2), drop-ties (keep only 1) or keep-all. \\[default: keep-ties]",
         rich_help_panel=_SELECT)] = None,
     workers: Annotated[int | None, typer.Option(
         help="Worker processes of a local Dask cluster. \\[default: threads in this process]",

@@ -13,7 +13,7 @@ from dataclasses import MISSING, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from tsmaker.errors import ParameterError, TsmakerError
-from tsmaker.parameters import (
+from tsmaker.flags import (
     COORD_UNITS,
     CRD_DUPLICATE_CHOICES,
     DUST_CHOICES,
@@ -23,10 +23,11 @@ from tsmaker.parameters import (
     OUTPUT_FORMATS,
     REQUIRED_FIELDS,
     UNIQUE_CHOICES,
-    RunParameters,
     parameter_error,
     parse_extinction_coeffs,
+    parse_number,
 )
+from tsmaker.parameters import RunParameters
 
 if TYPE_CHECKING:
     from tsmaker.registry import Registry
@@ -77,28 +78,17 @@ def parse_text(parameter: str, text: str) -> object:
     --------
     >>> parse_text("radius_arcsec", " 2.5 "), parse_text("seed", ""), parse_text("magnitudes", "no")
     (2.5, None, False)
-    >>> parse_text("n_neighbors", "2.5")
-    Traceback (most recent call last):
-    ...
-    tsmaker.errors.ParameterError: n_neighbors '2.5' is not a whole number; use e.g. n_neighbors=1
+    >>> try:
+    ...     parse_text("n_neighbors", "2.5")
+    ... except ParameterError as error:
+    ...     print(error.message("cli"))
+    --neighbors '2.5' is not a whole number; use e.g. --neighbors 1
     """
     text = text.strip()
     if not text:
         return "" if parameter in REQUIRED_FIELDS else None
-    if parameter in FLOAT_PARAMETERS:
-        try:
-            return float(text)
-        except ValueError:
-            raise parameter_error(
-                parameter, f"{{name}} {text!r} is not a number; use e.g. {{set}}1.0"
-            ) from None
-    if parameter in INTEGER_PARAMETERS:
-        try:
-            return int(text)
-        except ValueError:
-            raise parameter_error(
-                parameter, f"{{name}} {text!r} is not a whole number; use e.g. {{set}}1"
-            ) from None
+    if parameter in FLOAT_PARAMETERS or parameter in INTEGER_PARAMETERS:
+        return parse_number(parameter, text, whole=parameter in INTEGER_PARAMETERS)
     if parameter in BOOLEAN_PARAMETERS:
         answer = text.lower()
         if answer in ("1", "true", "yes", "on"):
