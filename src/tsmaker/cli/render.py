@@ -17,18 +17,20 @@ from rich.table import Table
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
+    from tsmaker.science.coverage import RepresentativenessFigures
+
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
 
 
-def print_json(payload: Any) -> None:
+def print_json(payload: object) -> None:
     """Print JSON alone on stdout (no colour, no wrapping)."""
     sys.stdout.write(json.dumps(payload, indent=2, default=str, allow_nan=False
                                 if _finite(payload) else True) + "\n")
     sys.stdout.flush()
 
 
-def _finite(payload: Any) -> bool:
+def _finite(payload: object) -> bool:
     try:
         json.dumps(payload, default=str, allow_nan=False)
     except ValueError:
@@ -36,7 +38,9 @@ def _finite(payload: Any) -> bool:
     return True
 
 
-def print_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str) -> None:
+def print_table(
+    rows: Sequence[Mapping[str, object]], columns: Sequence[str], title: str
+) -> None:
     """A table on stdout: rich in a terminal, tab-separated when piped."""
     if not stdout.is_terminal:
         sys.stdout.write("\t".join(columns) + "\n")
@@ -51,7 +55,7 @@ def print_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title
     stdout.print(table)
 
 
-def print_record(record: Mapping[str, Any], title: str) -> None:
+def print_record(record: Mapping[str, object], title: str) -> None:
     """One record: a two-column rich table in a terminal, aligned lines when piped."""
     if stdout.is_terminal:
         table = Table(title=title, title_justify="left", show_header=False)
@@ -194,15 +198,16 @@ def shown_record(record: Mapping[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def representativeness_lines(figures: Mapping[str, Any] | None) -> Iterable[str]:
+def representativeness_lines(figures: RepresentativenessFigures | None) -> Iterable[str]:
     """The coverage and completeness figures of a product, in a few lines."""
     if not figures:
         return
     sample = figures.get("photometric_sample") or {}
     coverage = figures.get("coverage_fraction")
-    grid = figures.get("grid") or {}
+    grid = figures.get("grid")
+    band = grid.get("magnitude_band", "") if grid else ""
     if coverage is not None:
-        axes = ", ".join([grid.get("magnitude_band", ""), *grid.get("colours", [])])
+        axes = ", ".join([band, *(grid.get("colours", []) if grid else [])])
         yield (
             f"  coverage: {coverage:.1%} of the photometric sample ({sample.get('objects', 0):,} "
             f"objects) is in an ({axes}) cell holding a training galaxy"
@@ -214,7 +219,7 @@ def representativeness_lines(figures: Mapping[str, Any] | None) -> Iterable[str]
                 f"{low:g}-{high:g}")
             fraction = row["fraction"]
             bins.append(f"{label} " + (f"{fraction:.0%}" if fraction is not None else "-"))
-        yield f"  coverage by {grid.get('magnitude_band', '')}: " + ", ".join(bins)
+        yield f"  coverage by {band}: " + ", ".join(bins)
     completeness = figures.get("completeness_50_mag") or {}
     bands = figures.get("bands") or list(completeness)
     if completeness:

@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, ClassVar, Literal, Self
 
 from tsmaker import atomic
 from tsmaker.errors import InputError
@@ -46,7 +46,7 @@ class TableWriter(ABC):
         Column name to unit string (``"deg"``, ``"arcsec"``, ``"nJy"``, ``"mag"``).
         Names that are not columns of the product are ignored, so one mapping can
         serve several products.
-    metadata : Mapping[str, Any], optional
+    metadata : Mapping[str, object], optional
         The product parameters, a JSON-serialisable mapping stored inside the file
         by formats that can hold it (Parquet, FITS, HDF5).
     string_widths : Mapping[str, int], optional
@@ -90,7 +90,7 @@ class TableWriter(ABC):
         final_path: Path,
         *,
         units: Mapping[str, str] | None = None,
-        metadata: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, object] | None = None,
         string_widths: Mapping[str, int] | None = None,
         ra_column: str | None = None,
         dec_column: str | None = None,
@@ -105,7 +105,7 @@ class TableWriter(ABC):
                 "or choose another output path"
             )
         self.units: dict[str, str] = dict(units or {})
-        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.metadata: dict[str, object] = dict(metadata or {})
         try:
             self.metadata_json = json.dumps(self.metadata, sort_keys=True, ensure_ascii=True)
         except (TypeError, ValueError) as error:

@@ -63,7 +63,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, ClassVar
+from typing import IO, TYPE_CHECKING, ClassVar
 
 from tsmaker.errors import InputError
 from tsmaker.formats.base import TableWriter
@@ -73,6 +73,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
     from astropy.io import fits
+    from numpy.typing import DTypeLike
 
 #: EXTNAME of the binary table holding the rows.
 EXTNAME = "TRAINING_SET"
@@ -100,7 +101,7 @@ class _FitsColumn:
 
     spec: ColumnSpec
     tform: str
-    storage_dtype: Any
+    storage_dtype: DTypeLike
     """Numpy dtype of the field in a row: a scalar, a vector, or a heap descriptor."""
     null_sentinel: int | None
     element_dtype: str | None = None

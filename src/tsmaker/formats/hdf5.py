@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     import h5py
     import numpy as np
     import pandas as pd
+    from numpy.typing import DTypeLike
 
     from tsmaker.formats.hdf5_file import StickyErrorFile
 
@@ -97,7 +98,7 @@ class _Field:
     """One column as HDF5 stores it."""
 
     spec: ColumnSpec
-    dtype: Any
+    dtype: np.dtype
     """Numpy dtype of one value (a sub-array dtype for fixed-length arrays)."""
     masked: bool
     """True when a ``<name>.mask`` goes with it."""
@@ -285,7 +286,7 @@ class Hdf5Writer(TableWriter):
         """The compound dtype of the ``table`` layout: each field, then its mask."""
         import numpy as np
 
-        fields: list[tuple[str, Any]] = []
+        fields: list[tuple[str, DTypeLike] | tuple[str, DTypeLike, tuple[int, ...]]] = []
         for field in self._fields:
             fields.append((field.spec.name, field.dtype))
             if field.masked:
@@ -369,7 +370,7 @@ class Hdf5Writer(TableWriter):
         return cells, block.missing_rows
 
 
-_COMPRESSION: dict[str, Any] = {
+_COMPRESSION: dict[str, object] = {
     "compression": "gzip", "compression_opts": _GZIP_LEVEL, "shuffle": True,
 }
 

@@ -20,7 +20,10 @@ import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer, WriteableBuffer
 
 
 class StickyErrorFile(io.RawIOBase):
@@ -60,14 +63,14 @@ class StickyErrorFile(io.RawIOBase):
     def tell(self) -> int:  # noqa: D102
         return self._raw.tell()
 
-    def readinto(self, buffer: Any) -> int:
+    def readinto(self, buffer: WriteableBuffer) -> int:
         """Read into ``buffer``; bytes past the end (a dropped write) read as zeros."""
         view = memoryview(buffer).cast("B")
         count = self._raw.readinto(view) or 0
         view[count:] = bytes(len(view) - count)
         return len(view)
 
-    def write(self, data: Any) -> int:
+    def write(self, data: ReadableBuffer) -> int:
         """Write all of ``data``, or keep the error and drop it (and every later write)."""
         view = memoryview(data).cast("B")
         if self.error is None:

@@ -11,13 +11,15 @@ per magnitude bin.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from tsmaker.formats.plot_content import ProductContent, note
 
 if TYPE_CHECKING:
     import numpy as np
     from matplotlib.axes import Axes
+
+    from tsmaker.science.coverage import ColourColourMap, RepresentativenessFigures
 
 #: Most nearest matches drawn as points; more are drawn as a density (hexagonal bins).
 MAX_POINTS = 20_000
@@ -26,7 +28,15 @@ _NO_FIGURES = ("no representativeness figures in this product\n(made without pho
                "or by a tsmaker before they existed)")
 
 
-def normalised_histograms(figures: Mapping[str, Any]) -> dict[str, Any]:
+class NormalisedHistograms(TypedDict):
+    """Per band, each sample's magnitude histogram scaled to unit area (None when empty)."""
+
+    bin_edges: list[float]
+    training: dict[str, list[float] | None]
+    photometric: dict[str, list[float] | None]
+
+
+def normalised_histograms(figures: RepresentativenessFigures) -> NormalisedHistograms:
     """The training and photometric magnitude histograms, each of unit area, per band.
 
     Examples
@@ -44,32 +54,38 @@ def normalised_histograms(figures: Mapping[str, Any]) -> dict[str, Any]:
     step = float(bins["step_mag"])
     count = round((float(bins["stop_mag"]) - float(bins["start_mag"])) / step)
     edges = float(bins["start_mag"]) + step * np.arange(count + 1)
-    result: dict[str, Any] = {"bin_edges": [round(float(e), 6) for e in edges]}
-    for sample in ("training", "photometric"):
-        result[sample] = {}
-        for band in figures.get("bands") or list(histograms[sample]):
-            counts = np.asarray(histograms[sample][band], dtype=np.float64)
+
+    def unit_area(counts_by_band: Mapping[str, list[int]]) -> dict[str, list[float] | None]:
+        shares: dict[str, list[float] | None] = {}
+        for band in figures.get("bands") or list(counts_by_band):
+            counts = np.asarray(counts_by_band[band], dtype=np.float64)
             total = counts.sum()
-            result[sample][band] = (
+            shares[band] = (
                 [round(float(v), 6) for v in counts / (total * step)] if total else None
             )
-    return result
+        return shares
+
+    return {"bin_edges": [round(float(e), 6) for e in edges],
+            "training": unit_area(histograms["training"]),
+            "photometric": unit_area(histograms["photometric"])}
 
 
-def reference_band(content: ProductContent, figures: Mapping[str, Any] | None) -> str | None:
+def reference_band(content: ProductContent,
+                   figures: RepresentativenessFigures | None) -> str | None:
     """The magnitude shown against redshift: the coverage grid's, else the middle band."""
-    grid = (figures or {}).get("grid") or {}
-    band = grid.get("magnitude_band")
+    grid = figures.get("grid") if figures else None
+    band = grid.get("magnitude_band") if grid else None
     if band in content.bands:
         return band
     bands = list(content.bands)
     return bands[len(bands) // 2] if bands else None
 
 
-def colours_of(content: ProductContent, figures: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+def colours_of(content: ProductContent,
+               figures: RepresentativenessFigures | None) -> list[tuple[str, str]]:
     """The colours shown against redshift: the coverage grid's, else consecutive bands."""
-    grid = (figures or {}).get("grid") or {}
-    pairs = [tuple(name.split("-", 1)) for name in grid.get("colours", [])]
+    grid = figures.get("grid") if figures else None
+    pairs = [tuple(name.split("-", 1)) for name in (grid.get("colours", []) if grid else [])]
     pairs = [pair for pair in pairs if len(pair) == 2 and set(pair) <= set(content.bands)]
     if pairs:
         return pairs  # type: ignore[return-value]
@@ -78,7 +94,7 @@ def colours_of(content: ProductContent, figures: Mapping[str, Any] | None) -> li
 
 
 def draw_redshift_magnitude(axes: Axes, content: ProductContent,
-                            figures: Mapping[str, Any] | None) -> None:
+                            figures: RepresentativenessFigures | None) -> None:
     """Spectroscopic redshift against the reference band's magnitude."""
     import numpy as np
 
@@ -100,7 +116,7 @@ def draw_redshift_magnitude(axes: Axes, content: ProductContent,
 
 
 def draw_colours_redshift(axes: Axes, content: ProductContent,
-                          figures: Mapping[str, Any] | None) -> None:
+                          figures: RepresentativenessFigures | None) -> None:
     """Each colour against redshift: the points and their running median."""
     import numpy as np
 
@@ -139,7 +155,7 @@ def draw_colours_redshift(axes: Axes, content: ProductContent,
     axes.legend(fontsize="small", markerscale=4)
 
 
-def draw_distributions(axes: Axes, figures: Mapping[str, Any] | None) -> None:
+def draw_distributions(axes: Axes, figures: RepresentativenessFigures | None) -> None:
     """Training and photometric magnitudes per band, normalised; 50% completeness marked."""
     import numpy as np
 
@@ -157,13 +173,13 @@ def draw_distributions(axes: Axes, figures: Mapping[str, Any] | None) -> None:
         if photometric is not None:
             axes.stairs(photometric, edges, color=tint, linestyle="--", linewidth=1.2)
             shown.append(np.asarray(photometric))
+        limit = completeness.get(band)
         if training is not None:
-            limit = completeness.get(band)
             label = band + (f" (50% at {limit:.1f})" if limit is not None else "")
             axes.stairs(training, edges, color=tint, linewidth=1.8, label=label)
             shown.append(np.asarray(training))
-        if completeness.get(band) is not None:
-            axes.axvline(completeness[band], color=tint, linestyle=":", linewidth=1)
+        if limit is not None:
+            axes.axvline(limit, color=tint, linestyle=":", linewidth=1)
     if not shown:
         note(axes, "no finite magnitudes")
         return
@@ -175,8 +191,8 @@ def draw_distributions(axes: Axes, figures: Mapping[str, Any] | None) -> None:
                 title_fontsize="small")
 
 
-def draw_coverage_map(axes: Axes, view: Mapping[str, Any] | None,
-                      figures: Mapping[str, Any] | None) -> None:
+def draw_coverage_map(axes: Axes, view: ColourColourMap | None,
+                      figures: RepresentativenessFigures | None) -> None:
     """The colour-colour coverage map of :func:`colour_colour_map`."""
     import numpy as np
     from matplotlib.patches import Rectangle
@@ -214,14 +230,15 @@ def draw_coverage_map(axes: Axes, view: Mapping[str, Any] | None,
     axes.set_ylabel(f"{view['y']} [mag]")
 
 
-def draw_coverage_by_magnitude(axes: Axes, figures: Mapping[str, Any] | None) -> None:
+def draw_coverage_by_magnitude(axes: Axes, figures: RepresentativenessFigures | None) -> None:
     """The coverage fraction in each magnitude bin of the grid, overall as a line."""
     axes.set_title("Coverage fraction by magnitude")
-    rows = (figures or {}).get("coverage_fraction_by_magnitude") or []
-    if not rows:
+    rows = (figures.get("coverage_fraction_by_magnitude") if figures else None) or []
+    if not figures or not rows:
         note(axes, _NO_FIGURES if not figures else "no colour-magnitude grid for these bands")
         return
-    band = figures["grid"]["magnitude_band"] if figures.get("grid") else ""
+    grid = figures.get("grid")
+    band = grid["magnitude_band"] if grid else ""
     labels, fractions = [], []
     for row in rows:
         low, high = row["magnitude_min"], row["magnitude_max"]

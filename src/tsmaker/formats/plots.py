@@ -28,7 +28,7 @@ file is :func:`tsmaker.manage.products.plot_product`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from tsmaker import atomic
 from tsmaker.formats import plot_match, plot_training
@@ -37,7 +37,9 @@ from tsmaker.formats.plot_content import ProductContent, Sky
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from tsmaker.formats.plot_training import NormalisedHistograms
     from tsmaker.registry.records import ProductRecord
+    from tsmaker.science.coverage import ColourColourMap, MagnitudeBinCoverage
 
 _FIGURE_SIZE_INCHES = (18.0, 15.0)
 _DPI = 100
@@ -51,7 +53,23 @@ def save_png(figure: Figure, target: Path) -> Path:
     return Path(target)
 
 
-def coverage_figures(product: ProductRecord) -> dict[str, Any] | None:
+class CoverageFigures(TypedDict):
+    """The numbers behind the coverage panels (:func:`coverage_figures`).
+
+    A figure a product does not hold (made by an older tsmaker) is None.
+    """
+
+    coverage_fraction: float | None
+    coverage_fraction_by_magnitude: list[MagnitudeBinCoverage] | None
+    completeness_50_mag: dict[str, float | None] | None
+    bands: list[str] | None
+    photometric_sample: dict[str, object] | None
+    training_objects: int | None
+    magnitude_distributions: NormalisedHistograms
+    colour_colour_map: ColourColourMap | None
+
+
+def coverage_figures(product: ProductRecord) -> CoverageFigures | None:
     """The numbers behind the coverage panels of a product.
 
     Its representativeness figures, its magnitude distributions normalised, and the

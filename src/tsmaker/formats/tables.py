@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, TypedDict
 
 from tsmaker.errors import InputError, ProductError, TsmakerError, first_line
 
@@ -227,11 +227,18 @@ def read_parquet_frame(path: Path, columns: list[str] | None = None) -> pd.DataF
     return arrow_to_pandas(pq.read_table(path, columns=columns, use_pandas_metadata=True))
 
 
-def _csv_options(path: Path) -> dict[str, Any]:
+class _CsvOptions(TypedDict):
+    """The ``pandas.read_csv`` keywords that depend on the file."""
+
+    sep: str
+    skiprows: int
+
+
+def _csv_options(path: Path) -> _CsvOptions:
     """Separator by file name, and the comment lines (``#``) that head the file skipped."""
     import gzip
 
-    opener: Callable[..., Any] = gzip.open if path.name.lower().endswith(".gz") else open
+    opener: Callable[..., IO[str]] = gzip.open if path.name.lower().endswith(".gz") else open
     comment_lines = 0
     with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
         for line in handle:
@@ -260,8 +267,8 @@ def _refuse_binary_text(path: Path, kind: TableKind) -> None:
     """
     import gzip
 
-    opener: Callable[..., Any] = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as handle:
+    compressed = path.name.lower().endswith(".gz")
+    with (gzip.open(path, "rb") if compressed else open(path, "rb")) as handle:
         sample = handle.read(1 << 16)
     control = sum(1 for byte in sample if byte < 32 and byte not in b"\t\n\r")
     if b"\x00" in sample or control > max(8, len(sample) // 100):

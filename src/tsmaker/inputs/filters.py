@@ -238,7 +238,7 @@ def _compare(node: ast.Compare, frame: pd.DataFrame, expression: str) -> np.ndar
     return result
 
 
-def _as_mask(value: Any, expression: str) -> np.ndarray:
+def _as_mask(value: object, expression: str) -> np.ndarray:
     import numpy as np
 
     mask = np.asarray(value)

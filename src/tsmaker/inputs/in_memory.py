@@ -28,6 +28,7 @@ from tsmaker.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
+    from astropy.table import Table
 
 INPUTS_FOLDER = "inputs"
 """Sub-folder of ``$TSMAKER_HOME`` holding the stored in-memory tables."""
@@ -39,7 +40,7 @@ class StoredTable:
 
     path: Path
     """The stored file (Parquet or FITS)."""
-    description: dict[str, Any]
+    description: dict[str, object]
     """What the table was: ``type``, ``content_sha256``, ``rows``, ``columns``."""
 
 
@@ -123,7 +124,7 @@ def _description_path(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
-def stored_table_description(location: str | Path) -> dict[str, Any] | None:
+def stored_table_description(location: str | Path) -> dict[str, object] | None:
     """What a stored in-memory table was (type, content fingerprint); None for a user's file."""
     path = Path(location)
     sidecar = _description_path(path)
@@ -163,7 +164,7 @@ def content_fingerprint(frame: pd.DataFrame, units: dict[str, str] | None = None
     return digest.hexdigest()
 
 
-def _fits_ready(table: Any) -> Any:
+def _fits_ready(table: Table) -> Table:
     """The astropy Table with units FITS can write.
 
     Angles in a unit FITS cannot write (``hourangle``) are converted to degrees; other

@@ -6,7 +6,7 @@ Read once per run, before anything is registered; no rows are read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tsmaker.errors import CatalogError, first_line
 
@@ -36,7 +36,7 @@ class ObjectCatalogInfo:
     """The default margin cache's folder, if any."""
     margin_threshold_arcsec: float | None
     """Width of the margin cache, arcsec (None without one)."""
-    fingerprint: dict[str, Any]
+    fingerprint: dict[str, object]
     """What changes when the catalog does: rows, creation date, size, partitions, and
     a SHA-256 of the main catalog's and the margin's metadata files
     (:meth:`tsmaker.inputs.hats_files.HatsCatalog.content_fingerprint`)."""
@@ -92,7 +92,7 @@ def read_object_catalog_info(location: str) -> ObjectCatalogInfo:
             "an object catalog must be a HATS object catalog or collection"
         )
     properties = catalog.properties
-    fingerprint = {
+    fingerprint: dict[str, object] = {
         "hats_nrows": catalog.total_rows,
         "hats_creation_date": properties.get("hats_creation_date"),
         "hats_estsize": int(properties["hats_estsize"]) if properties.get("hats_estsize")

@@ -9,7 +9,6 @@ discovered from the catalog's own schema.
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from tsmaker.errors import ChoiceError
 
@@ -45,7 +44,7 @@ class ObjectProfile:
     """Column holding E(B-V), used by ``--dust catalog``."""
     extinction_coeffs: Mapping[str, float]
     """R_band = A_band / E(B-V) per band."""
-    row_filters: tuple[tuple[str, str, Any], ...] = field(default=())
+    row_filters: tuple[tuple[str, str, object], ...] = field(default=())
     """Parquet filters applied when reading (e.g. DP0.2's ``detect_isPrimary == True``)."""
 
 

@@ -10,7 +10,7 @@ import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tsmaker.errors import CatalogError, InputError
 from tsmaker.inputs.builtin import BUILTIN_CATALOGS, provide
@@ -94,7 +94,7 @@ def resolve_redshift_catalog(reference: str, registry: Registry) -> RedshiftRefe
     return RedshiftReference(str(path.resolve()), {})
 
 
-def file_fingerprint(path: Path) -> dict[str, Any]:
+def file_fingerprint(path: Path) -> dict[str, object]:
     """Size, SHA-256 and date of a file; of a HATS folder, its metadata's SHA-256.
 
     A HATS folder's fingerprint covers its properties and its main catalog's metadata
@@ -108,7 +108,7 @@ def file_fingerprint(path: Path) -> dict[str, Any]:
         if not properties.exists():
             properties = path / "collection.properties"
         text = properties.read_text() if properties.exists() else ""
-        fingerprint: dict[str, Any] = {
+        fingerprint: dict[str, object] = {
             "hats_properties_sha256": hashlib.sha256(text.encode()).hexdigest()}
         try:
             fingerprint["metadata_sha256"] = open_object_catalog(

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def list_catalogs(
     registry: Registry | None = None, *, check_reachable: bool = True
-) -> list[dict[str, Any]]:
+) -> list[dict[str, object]]:
     """Registered catalogs, plus the built-in names not registered yet.
 
     Each row: id, name, kind, profile, location, rows (where known), reachable (now;
@@ -59,7 +59,7 @@ def find_catalog(reference: str, registry: Registry, kind: str | None = None
     return registry.find_catalog(reference, kind=kind) or provide(reference, registry, kind)
 
 
-def show_catalog(reference: str, registry: Registry | None = None) -> dict[str, Any]:
+def show_catalog(reference: str, registry: Registry | None = None) -> dict[str, object]:
     """One catalog's record, with its profile and flux types for object catalogs."""
     with using_registry(registry) as opened:
         record = find_catalog(reference, opened)
@@ -88,7 +88,7 @@ def show_catalog(reference: str, registry: Registry | None = None) -> dict[str, 
     return shown
 
 
-def profile_summary(profile: ObjectProfile) -> dict[str, Any]:
+def profile_summary(profile: ObjectProfile) -> dict[str, object]:
     """What ``catalogs show`` says about a profile."""
     return {
         "profile": profile.name,
@@ -116,7 +116,7 @@ def flux_types(reference: str, registry: Registry | None = None) -> dict[str, li
 def add_object_catalog(
     name: str, location: str, *, profile: str = "generic", description: str = "",
     registry: Registry | None = None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Register a HATS object catalog or collection after reading its metadata."""
     from tsmaker.inputs.object_catalog import read_object_catalog_info
 
@@ -264,7 +264,7 @@ def inspect_redshift_file(path: Path, *, read_rows: bool = True) -> dict[str, An
             "reasons": choice.reasons, "notices": choice.notices, "problems": problems}
 
 
-def remove_catalog(reference: str, registry: Registry | None = None) -> dict[str, Any]:
+def remove_catalog(reference: str, registry: Registry | None = None) -> dict[str, object]:
     """Forget a registered catalog (its files are not touched); its last record."""
     with using_registry(registry) as opened:
         return opened.remove_catalog(reference).to_dict()

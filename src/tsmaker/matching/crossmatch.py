@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tsmaker.errors import CatalogError, first_line
 from tsmaker.parameters import parameter_error
@@ -78,7 +78,7 @@ class PixelMatcher:
 
     object_columns: tuple[str, ...]
     """Object columns read (the coordinates among them)."""
-    row_filters: tuple[tuple[str, str, Any], ...]
+    row_filters: tuple[tuple[str, str, object], ...]
     """Row filters applied as each file is read (e.g. ``detect_isPrimary == True``)."""
     object_ra_column: str
     object_dec_column: str

@@ -6,7 +6,6 @@ import json
 import re
 import sqlite3
 from collections.abc import Mapping
-from typing import Any
 
 from tsmaker.errors import CatalogError, InputError, require_choice
 from tsmaker.registry.records import CATALOG_KINDS, CatalogRecord
@@ -27,7 +26,7 @@ class CatalogTable(SharedSQLiteFile):
         columns: Mapping[str, str] | None = None,
         description: str = "",
         row_count: int | None = None,
-        fingerprint: Mapping[str, Any] | None = None,
+        fingerprint: Mapping[str, object] | None = None,
         replace: bool = False,
     ) -> CatalogRecord:
         """Register a catalog.

@@ -14,7 +14,6 @@ import socket
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
 
 from tsmaker.errors import ProductError, RunCancelled, require_choice
 from tsmaker.registry.product_table import ProductTable, product_from_row, product_row_by_id
@@ -31,9 +30,9 @@ class ProductLifecycle(ProductTable):
         self,
         product_id: int,
         *,
-        parameters: Mapping[str, Any],
-        inputs: Mapping[str, Any],
-        versions: Mapping[str, Any],
+        parameters: Mapping[str, object],
+        inputs: Mapping[str, object],
+        versions: Mapping[str, object],
     ) -> ProductRecord:
         """Begin the run of a queued product in this process: "queued" -> "running".
 
@@ -119,13 +118,15 @@ class ProductLifecycle(ProductTable):
                     f"product {name} was {state} while it ran; its files were not kept"
                 )
 
-            def done(*, rows: int, files: list[str], summary: Mapping[str, Any]) -> ProductRecord:
+            def done(
+                *, rows: int, files: list[str], summary: Mapping[str, object]
+            ) -> ProductRecord:
                 return _mark_done(connection, row, rows, files, summary)
 
             yield done
 
     def finish_product(
-        self, product_id: int, *, rows: int, files: list[str], summary: Mapping[str, Any]
+        self, product_id: int, *, rows: int, files: list[str], summary: Mapping[str, object]
     ) -> ProductRecord:
         """Mark a running product "done".
 
@@ -297,7 +298,7 @@ def _process_exists(pid: int) -> bool:
 
 def _mark_done(
     connection: sqlite3.Connection, row: sqlite3.Row, rows: int, files: list[str],
-    summary: Mapping[str, Any],
+    summary: Mapping[str, object],
 ) -> ProductRecord:
     """Set a running product's row to done, its summary merged; the new record."""
     merged_summary = {**json.loads(row["summary"]), **summary}

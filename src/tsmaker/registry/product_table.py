@@ -8,7 +8,6 @@ import re
 import socket
 import sqlite3
 from collections.abc import Mapping
-from typing import Any
 
 from tsmaker.errors import InputError, ProductError, require_choice
 from tsmaker.registry.records import ACTIVE_STATUSES, PRODUCT_STATUSES, ProductRecord
@@ -24,9 +23,9 @@ class ProductTable(SharedSQLiteFile):
         *,
         name: str,
         description: str,
-        parameters: Mapping[str, Any],
-        inputs: Mapping[str, Any],
-        versions: Mapping[str, Any],
+        parameters: Mapping[str, object],
+        inputs: Mapping[str, object],
+        versions: Mapping[str, object],
         status: str = "running",
     ) -> ProductRecord:
         """Record a run: a "running" product owned by this process, or a "queued" one.
@@ -77,7 +76,7 @@ class ProductTable(SharedSQLiteFile):
             ).fetchone()
         return product_from_row(row)
 
-    def update_product_summary(self, product_id: int, summary: Mapping[str, Any]) -> None:
+    def update_product_summary(self, product_id: int, summary: Mapping[str, object]) -> None:
         """Merge ``summary`` into a product's summary (top-level keys are replaced)."""
         with self._transaction(write=True) as connection:
             row = product_row_by_id(connection, product_id)

@@ -43,7 +43,7 @@ class CatalogRecord:
     """Free text."""
     row_count: int | None
     """Number of rows when known."""
-    fingerprint: dict[str, Any]
+    fingerprint: dict[str, object]
     """What identifies the catalog's content (size, modification time, hash...)."""
     created_at: str
     """When it was registered, ISO 8601 UTC."""

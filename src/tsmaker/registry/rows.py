@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-from typing import Any
 
 from tsmaker.errors import InputError
 
@@ -15,7 +14,7 @@ def utc_now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
 
 
-def _json_default(value: object) -> Any:
+def _json_default(value: object) -> object:
     """Turn the non-JSON values runs commonly carry into JSON ones."""
     if isinstance(value, os.PathLike):
         return os.fspath(value)
@@ -28,7 +27,7 @@ def _json_default(value: object) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def dump_json(value: Any, what: str) -> str:
+def dump_json(value: object, what: str) -> str:
     """``value`` as JSON text, or InputError naming what could not be stored."""
     try:
         return json.dumps(value, default=_json_default, sort_keys=True)

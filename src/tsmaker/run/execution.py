@@ -102,7 +102,7 @@ class ExecutionSettings:
                 "of the writer); leave it unset for the default"
             )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """JSON-safe form, for the product's parameters."""
         return asdict(self)
 
@@ -163,7 +163,7 @@ class PartitionTask(Generic[_T]):
     """One partition's work: ``function(*args)``, run on a thread or a Dask worker."""
 
     function: Callable[..., _T]
-    args: tuple[Any, ...] = ()
+    args: tuple[object, ...] = ()
 
 
 @dataclass
@@ -228,7 +228,7 @@ class Executor:
                 future.release()
 
 
-def _packed_task(task: PartitionTask[Any]) -> bytes:
+def _packed_task(task: PartitionTask[_T]) -> bytes:
     """The task's function and arguments pickled into one opaque payload.
 
     The scheduler unpickles the arguments of every task it receives and pickles them

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from tsmaker.formats.base import TableWriter
     from tsmaker.matching.crossmatch import PixelMatch
+    from tsmaker.science.coverage import RepresentativenessFigures
     from tsmaker.science.representativeness import SampleCounts
 
 #: A task gathers neighbouring partitions until it holds this many spec-z or partitions.
@@ -190,7 +191,7 @@ class _Statistics:
         if counts is not None:
             self.photometric = counts if self.photometric is None else self.photometric + counts
 
-    def representativeness(self, plan: RunPlan) -> dict[str, Any] | None:
+    def representativeness(self, plan: RunPlan) -> RepresentativenessFigures | None:
         """``summary["representativeness"]``: coverage, completeness; None without fluxes."""
         from tsmaker.science.coverage import summarise
         from tsmaker.science.representativeness import choose_grid, empty_counts
@@ -210,7 +211,7 @@ class _Statistics:
                         "dust": recipe.dust.name, "dereddened": recipe.dust.dereddens},
         )
 
-    def summary(self, partitions: int) -> dict[str, Any]:
+    def summary(self, partitions: int) -> dict[str, object]:
         import numpy as np
 
         distances = np.concatenate(self.distances) if self.distances else np.empty(0)
@@ -349,7 +350,7 @@ def _filtered_parts(
 
 
 def _quiet_advance(report: Reporter) -> Reporter:
-    def forward(event: str, **info: Any) -> None:
+    def forward(event: str, **info: object) -> None:
         if event != "advance":
             report(event, **info)
 

@@ -51,7 +51,7 @@ Reporter = Callable[..., None]
 ends done unless that fails) and ``done`` (summary). The front ends render them."""
 
 
-def silent(event: str, **info: Any) -> None:
+def silent(event: str, **info: object) -> None:
     """A reporter that shows nothing."""
     return None
 

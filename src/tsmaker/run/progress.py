@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from tsmaker.errors import ProductError
 
@@ -22,6 +22,15 @@ if TYPE_CHECKING:
 
 PROGRESS_KEY = "progress"
 """Key of the progress in a product's summary."""
+
+
+class ProgressState(TypedDict):
+    """A run's progress so far, as :class:`ProgressRecorder` keeps it."""
+
+    step: str | None
+    partitions_done: int
+    partitions_total: int | None
+    rows: int
 
 
 class ProgressRecorder:
@@ -68,7 +77,7 @@ class ProgressRecorder:
         self.product_id = product_id
         self.report = report
         self.clock = clock
-        self.state: dict[str, Any] = {
+        self.state: ProgressState = {
             "step": None, "partitions_done": 0, "partitions_total": None, "rows": 0,
         }
         self._written_at: float | None = None
@@ -103,7 +112,7 @@ class ProgressRecorder:
         except ProductError:
             pass  # removed while it runs: the run's cancellation watch stops it
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> dict[str, object]:
         """The progress as it is now (written or not), for a run's final summary."""
         from tsmaker.registry.rows import utc_now
 

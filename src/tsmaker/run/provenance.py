@@ -8,7 +8,7 @@ the metadata embedded in every data file (Parquet key ``tsmaker``, FITS card
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tsmaker.run.plan import RunPlan
@@ -22,7 +22,7 @@ VERSIONED_PACKAGES: tuple[str, ...] = (
 )
 
 
-def resolved_parameters(plan: RunPlan) -> dict[str, Any]:
+def resolved_parameters(plan: RunPlan) -> dict[str, object]:
     """The run's parameters as the run resolved them.
 
     The given parameters, with what the plan decided filled in: the flux type and its
@@ -53,7 +53,7 @@ def software_versions() -> dict[str, str | None]:
     return versions
 
 
-def product_metadata(plan: RunPlan) -> dict[str, Any]:
+def product_metadata(plan: RunPlan) -> dict[str, object]:
     """What every data file embeds: resolved parameters, inputs, software versions.
 
     ``tsmaker`` holds :func:`resolved_parameters` (what the registry record's

@@ -40,8 +40,8 @@ class EarlierProduct:
     """The product a run starts from (``--like``), as far as its inputs go."""
 
     full_name: str
-    parameters: dict[str, Any]
-    inputs: dict[str, Any]
+    parameters: dict[str, object]
+    inputs: dict[str, object]
     accept_changed_inputs: bool = False
     """Use inputs that changed since the product was made (and record the change)."""
 

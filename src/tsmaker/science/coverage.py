@@ -16,19 +16,98 @@ Pure functions of the counts of :mod:`tsmaker.science.representativeness`:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from tsmaker.science.representativeness import (
     HISTOGRAM_START_MAG,
     HISTOGRAM_STEP_MAG,
     HISTOGRAM_STOP_MAG,
     CoverageGrid,
+    GridDescription,
     SampleCounts,
     histogram_edges,
 )
 
 if TYPE_CHECKING:
     import numpy as np
+
+
+class MagnitudeBinCoverage(TypedDict):
+    """The coverage of one magnitude bin of the grid (:func:`coverage_by_magnitude`)."""
+
+    magnitude_min: float | None
+    """None for the first bin, open on the bright side."""
+    magnitude_max: float | None
+    """None for the last bin, open on the faint side."""
+    photometric_objects: int
+    fraction: float | None
+    """None without a photometric object in the bin."""
+
+
+class GridCells(TypedDict):
+    """The grid's occupied cells: their indices and, in step, their counts."""
+
+    index: list[int]
+    photometric: list[int]
+    training: list[int]
+
+
+class StoredGrid(GridDescription):
+    """``summary["representativeness"]["grid"]``: the grid and its occupied cells."""
+
+    cells: GridCells
+
+
+class HistogramBins(TypedDict):
+    """The bins of the stored magnitude histograms."""
+
+    start_mag: float
+    stop_mag: float
+    step_mag: float
+
+
+class MagnitudeHistograms(TypedDict):
+    """Per band, the counts of each sample in the bins (:func:`histogram_edges`)."""
+
+    bins: HistogramBins
+    photometric: dict[str, list[int]]
+    training: dict[str, list[int]]
+
+
+class RepresentativenessFigures(TypedDict):
+    """A product's ``summary["representativeness"]``, as :func:`summarise` makes it."""
+
+    bands: list[str]
+    coverage_fraction: float | None
+    coverage_fraction_by_magnitude: list[MagnitudeBinCoverage]
+    completeness_50_mag: dict[str, float | None]
+    photometric_sample: dict[str, object]
+    """How it was drawn (recorded as given), ``objects`` and ``without_cell``."""
+    training_objects: int
+    training_without_cell: int
+    magnitudes: dict[str, object]
+    """Which magnitudes were used, recorded as given."""
+    histograms: MagnitudeHistograms
+    grid: StoredGrid | None
+    """None without a grid (fewer than two bands)."""
+
+
+class ColourColourMap(TypedDict):
+    """Stored grid cells seen on two colours (:func:`colour_colour_map`).
+
+    Arrays are indexed [x bin][y bin].
+    """
+
+    x: str
+    y: str
+    x_edges: list[float]
+    y_edges: list[float]
+    photometric: list[list[int]]
+    training: list[list[int]]
+    covered_fraction: list[list[float | None]]
+    """None in a cell without photometric objects."""
+    uncovered_cells: int
+    uncovered_photometric_objects: int
 
 
 def coverage_fraction(photometric_cells: np.ndarray, training_cells: np.ndarray) -> float | None:
@@ -53,7 +132,7 @@ def coverage_fraction(photometric_cells: np.ndarray, training_cells: np.ndarray)
 
 def coverage_by_magnitude(
     grid: CoverageGrid, photometric_cells: np.ndarray, training_cells: np.ndarray
-) -> list[dict[str, Any]]:
+) -> list[MagnitudeBinCoverage]:
     """The coverage fraction in each magnitude bin of the grid.
 
     The first and last bins are open (``magnitude_min`` / ``magnitude_max`` None):
@@ -66,7 +145,7 @@ def coverage_by_magnitude(
     covered = np.where(np.asarray(training_cells).reshape(grid.shape[0], per_bin) > 0,
                        photometric, 0)
     edges = grid.magnitude_edges
-    rows = []
+    rows: list[MagnitudeBinCoverage] = []
     for index in range(grid.shape[0]):
         total = int(photometric[index].sum())
         rows.append({
@@ -136,9 +215,9 @@ def summarise(
     *,
     bands: Sequence[str],
     grid: CoverageGrid | None,
-    sampling: Mapping[str, Any],
-    magnitudes: Mapping[str, Any],
-) -> dict[str, Any]:
+    sampling: Mapping[str, object],
+    magnitudes: Mapping[str, object],
+) -> RepresentativenessFigures:
     """The ``summary["representativeness"]`` of a product, from the summed counts.
 
     Parameters
@@ -160,7 +239,7 @@ def summarise(
                                                  photometric.histograms[row], edges))
         for row, band in enumerate(bands)
     }
-    result: dict[str, Any] = {
+    result: RepresentativenessFigures = {
         "bands": list(bands),
         "coverage_fraction": None,
         "coverage_fraction_by_magnitude": [],
@@ -201,7 +280,7 @@ def summarise(
     return result
 
 
-def colour_colour_map(grid: Mapping[str, Any], x: int = 0, y: int = 1) -> dict[str, Any]:
+def colour_colour_map(grid: StoredGrid, x: int = 0, y: int = 1) -> ColourColourMap:
     """Stored grid cells (``summary["representativeness"]["grid"]``) seen on two colours.
 
     Summed over the magnitude and the other colours: the photometric objects and the

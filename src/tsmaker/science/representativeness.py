@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,6 +52,18 @@ def histogram_edges() -> np.ndarray:
 
     count = round((HISTOGRAM_STOP_MAG - HISTOGRAM_START_MAG) / HISTOGRAM_STEP_MAG)
     return HISTOGRAM_START_MAG + HISTOGRAM_STEP_MAG * np.arange(count + 1, dtype=np.float64)
+
+
+class GridDescription(TypedDict):
+    """A :class:`CoverageGrid` as JSON (:meth:`CoverageGrid.describe`)."""
+
+    magnitude_band: str
+    colours: list[str]
+    """As text, e.g. ``["g-r", "r-i", "i-z"]``."""
+    magnitude_edges: list[float]
+    colour_edges: list[float]
+    shape: list[int]
+    cell_order: str
 
 
 @dataclass(frozen=True)
@@ -121,7 +133,7 @@ class CoverageGrid:
             finite &= np.isfinite(value)
         return np.where(finite, index, -1)
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> GridDescription:
         """The grid as JSON: band, colours, edges and shape."""
         return {
             "magnitude_band": self.magnitude_band,
