@@ -77,6 +77,8 @@ class RunParameters:
     """Layout of an HDF5 product, one of :data:`HDF5_LAYOUTS`: ``columns`` (a group
     ``photometry`` with one dataset per column, as tables_io writes and RAIL reads) or
     ``table`` (one compound dataset ``training_set``, as astropy writes)."""
+    hdf5_group: str = "photometry"
+    """Group of the ``columns`` layout (RAIL's ``hdf5_groupname``)."""
     output_dir: str | None = None
     """Folder for the product files; default ``$TSMAKER_HOME/products``."""
     dust: str = "none"
@@ -181,6 +183,10 @@ class RunParameters:
             )
         yield self._check_choice("output_format", OUTPUT_FORMATS)
         yield self._check_choice("hdf5_layout", HDF5_LAYOUTS)
+        group = self.hdf5_group
+        if not isinstance(group, str) or not group.strip() or "/" in group:
+            yield parameter_error("hdf5_group", f"{{name}} {group!r} must be a group name, "
+                                  "not empty, without '/'; use e.g. {set}photometry")
         yield self._check_choice("dust", DUST_CHOICES)
         yield self._check_choice("unique", UNIQUE_CHOICES)
         yield self._check_choice("z_flag_better", FLAG_ORDER_CHOICES)

@@ -19,6 +19,8 @@ def test_run_help_shows_defaults_and_the_hpc_extra():
     for shown in ("Match radius in arcsec. [default: 1.0]",
                   "parquet, csv, fits, hdf5 or hats. [default: parquet]",
                   "[default: columns]", "--hdf5-layout", "--accept-changed-inputs",
+                  "Group of the columns layout (RAIL's hdf5_groupname). [default: photometry]",
+                  "Column names: rubin (g_cModelMag)", "[default: rubin]", "[default: keep-ties]",
                   "none: no id column (spec-z keyed by specz_row)",
                   "with --dust only the dereddened ones, ..Mag_dered",
                   "ebv and ..Flux_dered/FluxErr_dered are added"):

@@ -73,3 +73,29 @@ def test_train_z_informer_trains_on_a_product(data, tmp_path, quiet_rail):
     np.testing.assert_allclose(model.zgrid, centres)
     assert model.zmode == centres[np.argmax(counts)]
     assert counts.sum() == product.rows
+
+
+def test_a_product_in_another_group_trains_a_stage_configured_for_it(data, tmp_path,
+                                                                     quiet_rail):
+    product = make_training_set("grouped", data["path"], data["collection"], naming="rail",
+                                output_format="hdf5", hdf5_group="training", radius_arcsec=2.0,
+                                output_dir=str(tmp_path))
+    path = product.files[0]
+    assert list(tables_io.read(path)) == ["training"]
+    assert product.parameters["hdf5_group"] == "training"
+    stage = train_z.TrainZInformer.make_stage(name="inform_grouped", output_mode="return",
+                                              hdf5_groupname="training")
+    model = stage.inform(rail_data.TableHandle("training_data", path=path)).data
+    assert model.pdf.sum() * (3.0 / 301) == pytest.approx(product.rows)
+
+
+@pytest.mark.parametrize("group", ["", "a/b"])
+def test_a_group_that_is_no_hdf5_group_name_is_refused(data, tmp_path, group):
+    from tsmaker.errors import ParameterError
+
+    with pytest.raises(ParameterError) as refused:
+        make_training_set("bad", data["path"], data["collection"], output_format="hdf5",
+                          hdf5_group=group, output_dir=str(tmp_path))
+    assert refused.value.message("cli") == (
+        f"--hdf5-group {group!r} must be a group name, not empty, without '/'; "
+        "use e.g. --hdf5-group photometry")

@@ -50,6 +50,9 @@ def run(
         help="HDF5 layout: columns (group 'photometry', one dataset per column: tables_io, "
         "RAIL) or table (one compound dataset 'training_set': astropy). \\[default: columns]",
         rich_help_panel=_RUN)] = None,
+    hdf5_group: Annotated[str | None, typer.Option(
+        help="Group of the columns layout (RAIL's hdf5_groupname). \\[default: photometry]",
+        rich_help_panel=_RUN)] = None,
     output_dir: Annotated[Path | None, typer.Option(
         help="Folder for the files. \\[default: $TSMAKER_HOME/products]",
         rich_help_panel=_RUN)] = None,
@@ -198,6 +201,7 @@ def run(
             name, redshift, object_, description=description, flux_type=flux_type,
             magnitudes=mag, zero_point=zero_point, radius_arcsec=radius,
             n_neighbors=neighbors, output_format=output_format, hdf5_layout=hdf5_layout,
+            hdf5_group=hdf5_group,
             output_dir=output_dir,
             dust=dust, dust_dir=dust_dir,
             extinction_coeffs=parse_extinction_coeffs(extinction_coeffs)

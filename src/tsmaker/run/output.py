@@ -248,7 +248,7 @@ def _open_writer(plan: RunPlan, data_path: Path) -> TableWriter:
     from tsmaker.formats import writer_for
     from tsmaker.run.provenance import product_metadata
 
-    options = {"layout": plan.parameters.hdf5_layout} if (
+    options = {"layout": plan.parameters.hdf5_layout, "group": plan.parameters.hdf5_group} if (
         plan.parameters.output_format == "hdf5") else {}
     return writer_for(plan.parameters.output_format)(
         data_path,

@@ -50,6 +50,7 @@ def make_training_set(
     n_neighbors: int | None = None,
     output_format: str | None = None,
     hdf5_layout: str | None = None,
+    hdf5_group: str | None = None,
     output_dir: str | Path | None = None,
     dust: str | None = None,
     dust_dir: str | Path | None = None,
@@ -112,6 +113,9 @@ def make_training_set(
     hdf5_layout : str, optional
         ``columns`` (default: a group ``photometry`` of column datasets, as tables_io
         and RAIL read) or ``table`` (one compound dataset, as astropy reads).
+    hdf5_group : str, optional
+        Group of the ``columns`` layout (default ``photometry``, RAIL's default
+        ``hdf5_groupname``).
     output_dir : str or Path, optional
         Folder for the files; default ``$TSMAKER_HOME/products``.
     dust : str, optional
@@ -201,6 +205,7 @@ def make_training_set(
         "flux_type": flux_type, "magnitudes": magnitudes, "zero_point": zero_point,
         "radius_arcsec": radius_arcsec, "n_neighbors": n_neighbors,
         "output_format": output_format, "hdf5_layout": hdf5_layout,
+        "hdf5_group": hdf5_group,
         "output_dir": _text(output_dir), "dust": dust,
         "dust_dir": _text(dust_dir),
         "extinction_coeffs": dict(extinction_coeffs) if extinction_coeffs else None,

@@ -40,7 +40,7 @@ MAIN_FIELDS: tuple[str, ...] = (
 ADVANCED_FIELDS: tuple[str, ...] = (
     "split_fraction", "seed", "z_min", "z_max", "where", "keep_sentinels", "z_flag_better",
     "coord_unit", "extinction_coeffs", "ra_column", "dec_column", "z_column", "z_err_column",
-    "z_flag_column", "id_column", "crd_duplicates", "hdf5_layout",
+    "z_flag_column", "id_column", "crd_duplicates", "hdf5_layout", "hdf5_group",
 )
 FORM_FIELDS = MAIN_FIELDS + ADVANCED_FIELDS
 #: Fields whose value is one of a few words, offered as a list.
@@ -51,7 +51,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 #: Advanced fields that always hold a value (a choice), so hold no reason to unfold.
 ALWAYS_SET_ADVANCED: frozenset[str] = frozenset(
-    {"seed", "z_flag_better", "coord_unit", "crd_duplicates", "hdf5_layout"})
+    {"seed", "z_flag_better", "coord_unit", "crd_duplicates", "hdf5_layout", "hdf5_group"})
 
 
 FLOAT_PARAMETERS: tuple[str, ...] = (
