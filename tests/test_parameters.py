@@ -146,7 +146,7 @@ def test_problems_lists_every_bad_value_and_validate_raises_the_first():
     assert [error.message("cli") for error in problems][3:] == [
         "--dust 'dusty' is not one of: none, catalog, sfd, csfd, planck, planck-gnilc",
         "--split 1.0 must be between 0 and 1 (exclusive), e.g. --split 0.8",
-        "--z-min 2.0 is larger than --z-max 1.0",
+        "--z-min 2.0 is larger than --z-max 1.0; swap them (--z-min is the lower bound)",
     ]
     with pytest.raises(ParameterError) as raised:
         wrong.validate()

@@ -8,6 +8,7 @@ as the caller spelled it, flag or keyword (:func:`parameter_error`), and the tex
 """
 
 import math
+import unicodedata
 
 from tsmaker.errors import Naming, ParameterChoiceError, ParameterError
 
@@ -126,6 +127,21 @@ def parse_number(parameter: str, text: str, *, whole: bool = False) -> float | i
             parameter, f"{{name}} {text!r} is not {kind}; use e.g. {{set}}{example}",
             choice=True,
         ) from None
+
+
+def holds_control_characters(text: str) -> bool:
+    r"""True when ``text`` holds a control character or a line break of any kind.
+
+    C0 (tab, newline), DEL, C1 (``\x85`` is a line break to some readers) and the
+    Unicode line and paragraph separators: what would break a name's line in
+    ``products list`` or a tab-separated listing.
+
+    Examples
+    --------
+    >>> holds_control_characters("dp1 train"), holds_control_characters("a\x85b")
+    (False, True)
+    """
+    return any(unicodedata.category(character) in ("Cc", "Zl", "Zp") for character in text)
 
 
 def field_name(key: str) -> str:

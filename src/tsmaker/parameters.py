@@ -35,6 +35,7 @@ from tsmaker.flags import (
     UNIQUE_CHOICES,
     field_name,
     flag_of,
+    holds_control_characters,
     parameter_error,
     parse_extinction_coeffs,
 )
@@ -165,7 +166,7 @@ class RunParameters:
             yield parameter_error(
                 "name", "{name} is empty; give the product a name, e.g. {set}dp1_train"
             )
-        elif any(ord(character) < 32 or ord(character) == 127 for character in self.name):
+        elif holds_control_characters(self.name):
             yield parameter_error(
                 "name", f"{{name}} {self.name!r} holds control characters (tab, newline...); "
                 "give a name of printable characters"
@@ -214,20 +215,25 @@ class RunParameters:
                 )
         if not (_is_number(self.zero_point) and math.isfinite(self.zero_point)):
             yield parameter_error(
-                "zero_point", f"{{name}} {self.zero_point} must be a finite number"
+                "zero_point", f"{{name}} {self.zero_point} must be a finite number; use "
+                "e.g. {set}31.4 (nJy)"
             )
         bounds_ok = True
         for bound in ("z_min", "z_max"):
             value = getattr(self, bound)
             if value is not None and not (_is_number(value) and math.isfinite(value)):
                 bounds_ok = False
-                yield parameter_error(bound, f"{{name}} {value} must be a finite number")
+                example = "0.01" if bound == "z_min" else "3.0"
+                yield parameter_error(bound, f"{{name}} {value} must be a finite number; "
+                                      f"use e.g. {{set}}{example}, or leave it out")
         if bounds_ok and self.z_min is not None and self.z_max is not None and (
             self.z_min > self.z_max
         ):
             yield ParameterError("z_min", {
-                "python": f"z_min {self.z_min} is larger than z_max {self.z_max}",
-                "cli": f"--z-min {self.z_min} is larger than --z-max {self.z_max}",
+                "python": f"z_min {self.z_min} is larger than z_max {self.z_max}; swap "
+                "them (z_min is the lower bound)",
+                "cli": f"--z-min {self.z_min} is larger than --z-max {self.z_max}; swap "
+                "them (--z-min is the lower bound)",
             })
 
     def _check_choice(self, parameter: str, choices: tuple[str, ...]) -> ParameterError | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tsmaker.errors import CatalogError, first_line
+from tsmaker.errors import CatalogError, TsmakerError, first_line
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -70,7 +70,7 @@ def read_object_catalog_info(location: str) -> ObjectCatalogInfo:
         schema = catalog.schema()
         content = catalog.content_fingerprint()
         margin_content = files.margin.content_fingerprint() if files.margin is not None else None
-    except CatalogError:
+    except TsmakerError:  # its own words; a run stopped meanwhile (RunInterrupted) stays so
         raise
     except FileNotFoundError as error:
         raise CatalogError(

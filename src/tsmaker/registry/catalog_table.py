@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Mapping
 
 from tsmaker.errors import CatalogError, InputError, require_choice
+from tsmaker.flags import holds_control_characters
 from tsmaker.registry.records import CATALOG_KINDS, CatalogRecord
 from tsmaker.registry.rows import dump_json, utc_now
 from tsmaker.registry.sqlite_file import SharedSQLiteFile
@@ -70,7 +71,7 @@ class CatalogTable(SharedSQLiteFile):
                 f"invalid catalog name {name!r}: use a non-empty name that is not only "
                 "digits (numbers refer to catalog ids)"
             )
-        if any(ord(character) < 32 or ord(character) == 127 for character in name):
+        if holds_control_characters(name):
             raise InputError(
                 f"invalid catalog name {name!r}: it holds control characters (tab, "
                 "newline...); use a name of printable characters"

@@ -164,7 +164,9 @@ def make_training_set(
     config : str or Path, optional
         A TOML/JSON file of parameters keyed by ``tsmaker run`` flag names.
     save_config : str or Path, optional
-        Write the run's parameters there as TOML (after they validate).
+        Write the run's parameters there as TOML, once they validate against the
+        inputs (the catalogs resolve, the columns and the filter are found), before
+        anything is computed; a refused run writes nothing.
     registry : tsmaker.registry.Registry, optional
         Defaults to the registry in ``$TSMAKER_HOME``.
     report : callable, optional
@@ -227,10 +229,8 @@ def make_training_set(
             explicit, like=earlier.parameters if earlier else None,
             config=Path(config) if config else None,
         )
-        parameters.validate()
-        if save_config:
-            write_config(parameters, Path(save_config))
-        return run(parameters, registry=opened, report=report, earlier=earlier)
+        return run(parameters, registry=opened, report=report, earlier=earlier,
+                   save_config=Path(save_config) if save_config else None)
 
 
 def _text(value: str | Path | None) -> str | None:
@@ -240,11 +240,13 @@ def _text(value: str | Path | None) -> str | None:
 def run(
     parameters: RunParameters, *, registry: Registry | None = None,
     report: Reporter | None = None, earlier: EarlierProduct | None = None,
+    save_config: Path | None = None,
 ) -> ProductRecord:
     """Run a training set from a :class:`RunParameters`.
 
     ``earlier`` is the product the parameters came from (``like``), whose inputs are
-    compared with today's (:mod:`tsmaker.run.rerun`).
+    compared with today's (:mod:`tsmaker.run.rerun`). ``save_config`` is written once
+    the run is planned: its parameters checked against its inputs.
     """
     from tsmaker.registry import using_registry
     from tsmaker.run.reaping import reap_interrupted_products
@@ -254,6 +256,8 @@ def run(
     with using_registry(registry) as opened:
         reap_interrupted_products(opened)
         plan = plan_run(parameters, opened, report, earlier)
+        if save_config is not None:
+            write_config(parameters, save_config)
         return execute_plan(plan, opened, report)
 
 
