@@ -544,6 +544,24 @@ def _live_processes(group: int) -> list[str]:
     return found
 
 
+@pytest.mark.parametrize("delay", [0.15, 0.3, 0.45])
+@pytest.mark.parametrize(("name", "line"), [("SIGINT", "Error: interrupted"),
+                                            ("SIGTERM", "Error: stopped by SIGTERM")])
+def test_a_signal_while_the_command_starts_gives_one_line(demo, home, out, delay, name,
+                                                          line):
+    # The command line's frameworks and the run's libraries are still being imported.
+    process = start(demo.run_args("t", out), home)
+    time.sleep(delay)
+    os.killpg(process.pid, getattr(signal, name))
+    result = finish(process)
+    if result.code == 0:  # it finished (or was moving its files into place) first
+        assert [record.status for record in products(home)] == ["done"]
+    else:
+        assert (result.code, error_lines(result), result.stdout) == (130, [line], "")
+        assert [record.status for record in products(home)] in ([], ["interrupted"])
+        assert listing(out) == []
+
+
 @pytest.mark.parametrize("delay", [0.5, 1.0, 1.5, 2.0, 3.0])
 def test_ctrl_c_while_local_workers_start_gives_one_line(demo, home, out, delay):
     warm = tsmaker("products", "list", home=home)

@@ -13,6 +13,7 @@ import typer
 
 from tsmaker import __version__, settings
 from tsmaker.errors import ParameterError, RunInterrupted, TsmakerError
+from tsmaker.signals import defer_if_importing
 
 _ENV_HELP = "\n\n".join(
     f"[bold]{name}[/bold]: {text}" for name, text in settings.ENVIRONMENT_VARIABLES.items()
@@ -108,6 +109,8 @@ class SignalGate:
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self.state == "open":
+            if defer_if_importing(signum, frame):  # raised there, it would be lost
+                return
             if signum == signal.SIGINT:
                 raise KeyboardInterrupt
             raise RunInterrupted("stopped by SIGTERM")
@@ -123,6 +126,10 @@ SIGNALS = SignalGate()
 def main() -> None:
     """Console entry point: run the app, turn domain errors into one line and an exit code."""
     import atexit
+
+    # What the error path needs is imported before the gate opens: until then a signal
+    # ends the process at once (tsmaker.signals.answer_early), not half-way in an import.
+    import tsmaker.cli.render  # noqa: F401
 
     SIGNALS.install()
     atexit.register(SIGNALS.at_interpreter_exit)  # registered first, so it runs last

@@ -120,8 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     cleanly, as on SIGTERM, when that process dies, even by SIGKILL.
     """
     import signal
+    from types import FrameType
 
     from tsmaker import settings
+    from tsmaker.signals import defer_if_importing
 
     arguments = sys.argv[1:] if argv is None else argv
     parent_pid: int | None = None
@@ -132,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(USAGE)
         return 2
 
-    def stop(signum: int, frame: object) -> None:
+    def stop(signum: int, frame: FrameType | None) -> None:
+        if defer_if_importing(signum, frame):  # raised there, it would be lost
+            return
         # Once: a second SIGTERM (a server stopping the job's whole process group after
         # `products rm --force` signalled it) must not cut the clean-up short.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -2,7 +2,7 @@
 
 A local cluster's workers are forked from a forkserver that imports distributed,
 pandas, pyarrow and tsmaker's task modules once, started while the run still reads
-its inputs (:func:`start_worker_server`). It and its workers ignore Ctrl-C (the
+its inputs (:func:`start_worker_server`). It and its workers never see Ctrl-C (the
 driver stops them) and keep their stderr off the terminal (:func:`_quiet_children`).
 """
 
@@ -84,33 +84,31 @@ def _quiet_children() -> Iterator[None]:
     Ctrl-C in a terminal reaches every process of the foreground group: workers and
     the forkserver (busy importing pandas) would each die with a KeyboardInterrupt
     traceback, and a worker still starting when the driver stops prints why it could
-    not, dozens of lines after our one ``Error: interrupted``. So they ignore SIGINT
-    (an ignored signal stays ignored across fork and exec, and the forkserver hands
-    its own disposition on to its children; the driver answers Ctrl-C and stops the
-    cluster), and, unless ``TSMAKER_DEBUG`` is set, write their stderr to
-    ``/dev/null`` (their errors reach the driver through Dask). Signals can only be
-    set in the main thread; elsewhere only stderr changes.
+    not, dozens of lines after our one ``Error: interrupted``. So SIGINT is blocked
+    in this thread while the block starts them: a process inherits the signal mask
+    of the thread that forks it, across exec, and the forkserver hands it on to every
+    worker it forks, which thus never sees Ctrl-C (the driver answers it and stops the
+    cluster). The driver does not lose it: a Ctrl-C that comes meanwhile waits, and
+    stops the run as the block ends. Unless ``TSMAKER_DEBUG`` is set, the children
+    also write their stderr to ``/dev/null`` (their errors reach the driver through
+    Dask).
     """
     import signal
-    import threading
 
     from tsmaker import settings
 
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     saved_stderr = None
-    if not settings.debug_enabled():
-        sys.stderr.flush()
-        saved_stderr = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-        os.close(devnull)
     try:
+        if not settings.debug_enabled():
+            sys.stderr.flush()
+            saved_stderr = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
         yield
     finally:
         if saved_stderr is not None:
             os.dup2(saved_stderr, 2)
             os.close(saved_stderr)
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)  # a waiting Ctrl-C lands
