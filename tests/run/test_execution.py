@@ -337,9 +337,43 @@ def test_local_workers_start_with_their_imports_done_and_distributed_environment
             threads = os.environ.get("OMP_NUM_THREADS", "1")  # the caller's own value wins
             assert f"OMP_NUM_THREADS={threads}".encode() in started_with
             assert not any(item.startswith(b"MALLOC_TRIM_THRESHOLD_=") for item in started_with)
+            status = Path(f"/proc/{pid}/status").read_text()
+            blocked = int(re.search(r"SigBlk:\s*(\w+)", status)[1], 16)
+            assert blocked >> (signal.SIGINT - 1) & 1  # Ctrl-C is the driver's to answer
 
     assert len(worker_pids) == 2 and os.getpid() not in worker_pids
     assert dask.config.get("distributed.worker.multiprocessing-method") == "spawn"
+
+
+_FORKSERVER_MASKS = """
+import signal
+from multiprocessing import forkserver
+from pathlib import Path
+
+from tsmaker.run.worker_server import start_worker_server
+
+start_worker_server()
+status = Path(f"/proc/{forkserver._forkserver._forkserver_pid}/status").read_text()
+fields = dict(line.split(":", 1) for line in status.splitlines())
+caller_blocked = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+print(int(fields["SigBlk"], 16) >> (signal.SIGINT - 1) & 1, int(caller_blocked))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_the_forkserver_starts_with_ctrl_c_blocked_and_the_caller_keeps_its_mask() -> None:
+    """In a fresh interpreter (no resource tracker yet), the forkserver that local
+    workers are forked from has SIGINT blocked, so no worker prints a traceback on
+    Ctrl-C, and the caller's own mask is given back (it still answers Ctrl-C).
+
+    Starting multiprocessing's resource tracker unblocks SIGINT in its caller: started
+    inside the blocked section, it undid the block before the forkserver was spawned.
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKSERVER_MASKS], capture_output=True, text=True,
+        timeout=120, check=True,
+    )
+    assert done.stdout.split() == ["1", "0"]
 
 
 # --------------------------------------------------------------------- over HTTP

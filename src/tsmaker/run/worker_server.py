@@ -88,17 +88,21 @@ def _quiet_children() -> Iterator[None]:
     in this thread while the block starts them: a process inherits the signal mask
     of the thread that forks it, across exec, and the forkserver hands it on to every
     worker it forks, which thus never sees Ctrl-C (the driver answers it and stops the
-    cluster). The driver does not lose it: a Ctrl-C that comes meanwhile waits, and
-    stops the run as the block ends. Unless ``TSMAKER_DEBUG`` is set, the children
-    also write their stderr to ``/dev/null`` (their errors reach the driver through
-    Dask).
+    cluster). The driver does not lose it: Python answers a signal in the main thread
+    only, so a Ctrl-C that comes meanwhile is answered at once if another thread takes
+    it, or as the block ends. multiprocessing's resource tracker is started first:
+    starting it unblocks SIGINT in the calling thread on its way out, which would
+    undo the block before the forkserver starts. Unless ``TSMAKER_DEBUG`` is set, the
+    children also write their stderr to ``/dev/null`` (their errors reach the driver
+    through Dask).
     """
     import signal
+    from multiprocessing import resource_tracker
 
     from tsmaker import settings
 
-    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     saved_stderr = None
+    previous_mask = None
     try:
         if not settings.debug_enabled():
             sys.stderr.flush()
@@ -106,9 +110,12 @@ def _quiet_children() -> Iterator[None]:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 2)
             os.close(devnull)
+        resource_tracker.ensure_running()
+        previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         yield
     finally:
         if saved_stderr is not None:
             os.dup2(saved_stderr, 2)
             os.close(saved_stderr)
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)  # a waiting Ctrl-C lands
+        if previous_mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)  # a waiting Ctrl-C lands
