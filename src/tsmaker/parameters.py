@@ -185,9 +185,10 @@ class RunParameters:
         yield self._check_choice("output_format", OUTPUT_FORMATS)
         yield self._check_choice("hdf5_layout", HDF5_LAYOUTS)
         group = self.hdf5_group
-        if not isinstance(group, str) or not group.strip() or "/" in group:
-            yield parameter_error("hdf5_group", f"{{name}} {group!r} must be a group name, "
-                                  "not empty, without '/'; use e.g. {set}photometry")
+        if not isinstance(group, str) or group != group.strip() or group in {"", ".", ".."} or (
+                "/" in group):
+            yield parameter_error("hdf5_group", f"{{name}} {group!r} must be a group name "
+                                  "(no '/', no surrounding spaces); use e.g. {set}photometry")
         yield self._check_choice("dust", DUST_CHOICES)
         yield self._check_choice("unique", UNIQUE_CHOICES)
         yield self._check_choice("z_flag_better", FLAG_ORDER_CHOICES)

@@ -2,6 +2,7 @@
 tables_io, with no renaming by hand (pz-rail-base is a test extra)."""
 
 import logging
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -88,8 +89,18 @@ def test_a_product_in_another_group_trains_a_stage_configured_for_it(data, tmp_p
     model = stage.inform(rail_data.TableHandle("training_data", path=path)).data
     assert model.pdf.sum() * (3.0 / 301) == pytest.approx(product.rows)
 
+    # tsmaker itself still reads it (products plot, summaries): the group carries its
+    # parameters, and the values are the ones tables_io reads.
+    from tsmaker.formats.tables import product_columns, read_product_table
 
-@pytest.mark.parametrize("group", ["", "a/b"])
+    frame = read_product_table(Path(path))
+    assert len(frame) == product.rows
+    assert product_columns(Path(path)) == list(frame.columns)
+    np.testing.assert_array_equal(frame["redshift"].to_numpy(),
+                                  tables_io.read(path)["training"]["redshift"])
+
+
+@pytest.mark.parametrize("group", ["", "a/b", ".", " photometry"])
 def test_a_group_that_is_no_hdf5_group_name_is_refused(data, tmp_path, group):
     from tsmaker.errors import ParameterError
 
@@ -97,5 +108,5 @@ def test_a_group_that_is_no_hdf5_group_name_is_refused(data, tmp_path, group):
         make_training_set("bad", data["path"], data["collection"], output_format="hdf5",
                           hdf5_group=group, output_dir=str(tmp_path))
     assert refused.value.message("cli") == (
-        f"--hdf5-group {group!r} must be a group name, not empty, without '/'; "
+        f"--hdf5-group {group!r} must be a group name (no '/', no surrounding spaces); "
         "use e.g. --hdf5-group photometry")

@@ -4,7 +4,9 @@ Which table of a file is read, in this order:
 
 1. tsmaker's ``table`` layout: the compound dataset ``/training_set``;
 2. tsmaker's ``columns`` layout, or a ``tables_io``/RAIL file: the group
-   ``/photometry`` of 1-D (or ``rows x n``) datasets of equal length;
+   ``/photometry`` of 1-D (or ``rows x n``) datasets of equal length, or a
+   top-level group of such datasets that carries tsmaker's parameters (a product
+   written with another ``hdf5_group``);
 3. the first compound dataset anywhere in the file (astropy's ``Table.write``);
 4. the first group (the root included) whose datasets all have the same length;
 5. otherwise a pandas/PyTables table (``pandas.read_hdf``), for spec-z files only.
@@ -27,6 +29,7 @@ from tsmaker.formats.hdf5 import (
     DATASET_PATH,
     GROUP_NAME,
     MASK_SUFFIX,
+    PARAMETERS_ATTRIBUTE,
     UNIT_ATTRIBUTE,
 )
 
@@ -61,6 +64,11 @@ def find_table(handle: h5py.File, *, tsmaker_only: bool = False) -> Hdf5Table | 
         found = _group_table(handle[GROUP_NAME])
         if found is not None:
             return found
+    for item in handle.values():
+        if isinstance(item, h5py.Group) and PARAMETERS_ATTRIBUTE in item.attrs:
+            found = _group_table(item)
+            if found is not None:
+                return found
     if tsmaker_only:
         return None
     compound: list[str] = []
