@@ -233,9 +233,9 @@ class PendingFile:
         try:
             commit(self.temporary, self.final_path, replace=self.replace)
         except BaseException:
-            remove(self.temporary)
-            if not self.replace:
+            if not self.replace:  # before the temporary goes, so its inode is not reused
                 remove_if_same(self.final_path, moved)
+            remove(self.temporary)
             raise
         return self.final_path
 
@@ -294,9 +294,9 @@ def atomic_path(final_path: Path, *, replace: bool = False) -> Iterator[Path]:
         moved = identity(temporary)
         commit(temporary, final_path, replace=replace)
     except BaseException:
-        remove(temporary)
-        if not replace:
+        if not replace:  # before the temporary goes, so its inode is not reused
             remove_if_same(final_path, moved)
+        remove(temporary)
         raise
 
 

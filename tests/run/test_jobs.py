@@ -1,5 +1,6 @@
 """Queued runs: submitted, run in a process of their own, cancelled; and the finishing guard."""
 
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -78,6 +79,42 @@ def test_a_finished_run_moves_its_files_and_is_done_in_one_step(registry, tmp_pa
     assert done.status == "done" and done.rows == 3
     assert data_path.read_bytes() == b"rows" and sidecar.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d_1.json", "d_1.parquet"]
+
+
+class _SignalledOnceDone(Registry):
+    """A registry whose ``finishing`` block is interrupted just after it commits."""
+
+    @contextlib.contextmanager
+    def finishing(self, product_id: int):
+        with super().finishing(product_id) as done:
+            yield done
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("recorded", [True, False])
+def test_a_signal_once_the_product_is_recorded_done_keeps_its_files(tmp_path, recorded):
+    """Stopped after the transaction committed, the product is done and its files stay;
+    stopped before (the sidecar failed), the rename is taken back and it stays running."""
+    folder = tmp_path / "products"
+    folder.mkdir()
+    with _SignalledOnceDone(tmp_path / "registry.db") as registry:
+        product = registry.create_product(name="s", description="", parameters={},
+                                          inputs={}, versions={})
+        data_path, sidecar = folder / "s_1.parquet", folder / "s_1.json"
+        temporary = atomic.partial_path(data_path)
+        temporary.write_bytes(b"rows")
+        if not recorded:
+            sidecar.mkdir()  # the sidecar cannot take its name: the transaction rolls back
+        pending = atomic.PendingFile(temporary, data_path)
+        if recorded:
+            done = _finish(registry, product, pending, sidecar, {"rows": 3})
+            assert done.status == "done" and done.rows == 3
+            assert data_path.read_bytes() == b"rows" and sidecar.is_file()
+        else:
+            with pytest.raises(FileExistsError):
+                _finish(registry, product, pending, sidecar, {"rows": 3})
+            assert registry.get_product(product.id).status == "running"
+            assert sorted(p.name for p in folder.iterdir()) == ["s_1.json"]  # the folder
 
 
 def test_cancellation_is_noticed_as_partitions_finish(registry, monkeypatch):

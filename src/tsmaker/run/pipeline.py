@@ -371,7 +371,9 @@ def _finish(
 
     The registry is held meanwhile (:meth:`tsmaker.registry.Registry.finishing`): a
     product cancelled or removed while it ran keeps no file under a final name, and a
-    failure here takes back what was moved. The ``finishing`` event is reported first.
+    failure here takes back what was moved. A signal that comes once the product is
+    recorded done is too late to stop it: its files stay, and the run ends as done.
+    The ``finishing`` event is reported first.
     """
     data_path = pending.final_path
     files = [str(data_path), str(sidecar)]
@@ -388,10 +390,20 @@ def _finish(
             return finished
     except BaseException:
         pending.discard()
+        if _recorded_done(registry, product.id):
+            return registry.get_product(product.id)
         pending.take_back(identity)
         for path in committed:
             atomic.remove(path)
         raise
+
+
+def _recorded_done(registry: Registry, product_id: int) -> bool:
+    """Whether the registry says the product is done (False when it cannot say)."""
+    try:
+        return registry.product_status(product_id) == "done"
+    except Exception:
+        return False
 
 
 def sidecar_text(product: ProductRecord) -> str:
