@@ -128,3 +128,15 @@ def test_one_content_handed_as_a_frame_and_as_a_table_is_stored_as_each():
     assert stored_table_description(as_frame.path)["type"] == "pandas.DataFrame"
     assert stored_table_description(as_table.path)["type"] == "astropy.table.Table"
     assert store_table(frame).path == as_frame.path  # stored once, found again
+
+
+def test_a_table_stored_by_an_earlier_version_keeps_its_description():
+    """Earlier versions wrote the description at ``<fingerprint>.json``."""
+    from tsmaker.inputs.in_memory import stored_table_description
+
+    stored = store_table(pd.DataFrame({"ra": [1.0], "dec": [2.0], "z": [0.3]}))
+    current = stored.path.with_name(stored.path.name + ".json")
+    current.rename(stored.path.with_suffix(".json"))
+    assert stored_table_description(stored.path)["type"] == "pandas.DataFrame"
+    stored.path.with_suffix(".json").unlink()
+    assert stored_table_description(stored.path) is None

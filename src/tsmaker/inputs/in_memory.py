@@ -127,8 +127,14 @@ def _description_path(path: Path) -> Path:
 def stored_table_description(location: str | Path) -> dict[str, object] | None:
     """What a stored in-memory table was (type, content fingerprint); None for a user's file."""
     path = Path(location)
-    sidecar = _description_path(path)
-    if path.parent != inputs_dir() or not sidecar.is_file():
+    if path.parent != inputs_dir():
+        return None
+    # Tables stored by tsmaker 0.x before a FITS and a Parquet copy could share a
+    # fingerprint have their description at ``<fingerprint>.json``.
+    sidecar = next((candidate for candidate in (_description_path(path),
+                                                path.with_suffix(".json"))
+                    if candidate.is_file()), None)
+    if sidecar is None:
         return None
     try:
         return dict(json.loads(sidecar.read_text(encoding="utf-8")))
