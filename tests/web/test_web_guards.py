@@ -69,6 +69,10 @@ def test_an_invalid_form_shows_each_message_beside_its_field_and_registers_nothi
 
     # Beyond the catalog's margin: the message the command line gives for the same run.
     page = client.post("/runs", data=form(radius_arcsec="6")).text
+    assert re.search(r'<details id="advanced"\s*>', page)  # nothing set in there
+    page_with_group = client.post("/runs", data=form(radius_arcsec="6", seed="0",
+                                                     hdf5_group="training")).text
+    assert re.search(r'<details id="advanced"\s+open>', page_with_group)  # a group is set
     assert field_error(page, "radius_arcsec") == (
         "--radius 6.0 arcsec is larger than the object catalog's margin (5 arcsec), which "
         "would lose matches across partition edges; use --radius <= 5 or build a wider margin "

@@ -124,7 +124,10 @@ SIGNALS = SignalGate()
 
 
 def main() -> None:
-    """Console entry point: run the app, turn domain errors into one line and an exit code."""
+    """Run the app, turning domain errors into one line and an exit code.
+
+    The ``tsmaker`` console script (:func:`tsmaker.__main__.main`) calls it.
+    """
     import atexit
 
     # What the error path needs is imported before the gate opens: until then a signal

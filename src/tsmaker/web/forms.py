@@ -49,9 +49,6 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "z_flag_better": FLAG_ORDER_CHOICES, "coord_unit": COORD_UNITS, "naming": NAMING_CHOICES,
     "crd_duplicates": CRD_DUPLICATE_CHOICES, "hdf5_layout": HDF5_LAYOUTS,
 }
-#: Advanced fields that always hold a value (a choice), so hold no reason to unfold.
-ALWAYS_SET_ADVANCED: frozenset[str] = frozenset(
-    {"seed", "z_flag_better", "coord_unit", "crd_duplicates", "hdf5_layout", "hdf5_group"})
 
 
 FLOAT_PARAMETERS: tuple[str, ...] = (
@@ -155,6 +152,20 @@ def form_text(values: Mapping[str, Any]) -> dict[str, str]:
         else:
             shown[name] = str(value)
     return shown
+
+
+def advanced_changed(shown: Mapping[str, str]) -> bool:
+    """Whether a form's text sets an advanced field to other than its default.
+
+    Such a form opens with its advanced fields unfolded, so nothing set is hidden.
+
+    Examples
+    --------
+    >>> advanced_changed(form_text(defaults())), advanced_changed({"hdf5_group": "training"})
+    (False, True)
+    """
+    default_text = form_text(defaults())
+    return any(shown.get(name, "") not in ("", default_text[name]) for name in ADVANCED_FIELDS)
 
 
 def default_catalogs(registry: Registry) -> dict[str, str]:

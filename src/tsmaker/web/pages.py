@@ -163,8 +163,8 @@ def run_form(request: Request, registry: Registry, values: dict[str, str],
     advanced = set(forms.ADVANCED_FIELDS)
     return templates.TemplateResponse(request, "run_form.html", {
         "values": values, "errors": shown, "options": options, "like": like,
-        "open_advanced": any(name in advanced for name in shown) or any(
-            values.get(name) for name in advanced - forms.ALWAYS_SET_ADVANCED),
+        "open_advanced": any(name in advanced for name in shown) or forms.advanced_changed(
+            values),
         "unplaced": {name: text for name, text in shown.items()
                      if name not in forms.FORM_FIELDS},
     }, status_code=status)
