@@ -194,7 +194,8 @@ def partition_index(collection: Path, ra_deg, dec_deg) -> np.ndarray:
 
 def oracle_collection(tmp_path_factory: Any, partition_rows: int) -> Path:
     """The oracle's synthetic objects as a real HATS collection, written once per session
-    (test_cli and test_reliability share it) and moved into place only when complete."""
+    (the matching, pipeline, provenance, CLI and reliability tests share it) and moved
+    into place only when complete."""
     target = tmp_path_factory.getbasetemp() / f"oracle_objects_{partition_rows}"
     if not (target / "collection.properties").exists():
         shutil.rmtree(target, ignore_errors=True)

@@ -95,7 +95,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
     """The oracle's synthetic objects as a real HATS collection, and its spec-z file."""
     folder = tmp_path_factory.mktemp("cli")
     objects, specz = synthetic_catalogs()
-    collection = oracle_collection(tmp_path_factory, 300)
+    collection = oracle_collection(tmp_path_factory, 400)
     specz_path = folder / "specz.parquet"
     specz.to_parquet(specz_path, index=False)
     return Inputs(folder, collection, objects, specz, specz_path)

@@ -33,7 +33,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict:
     _, specz = synthetic_catalogs()
     path = tmp_path_factory.mktemp("rail") / "specz.parquet"
     specz.to_parquet(path, index=False)
-    return {"path": path, "collection": oracle_collection(tmp_path_factory, 300)}
+    return {"path": path, "collection": oracle_collection(tmp_path_factory, 400)}
 
 
 def has_tables_io_layout(path: str) -> bool:

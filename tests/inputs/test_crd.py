@@ -83,7 +83,7 @@ def crd(tmp_path_factory: pytest.TempPathFactory) -> dict:
     frame = crd_frame()
     path = folder / "crd_combined.parquet"
     frame.to_parquet(path, index=False)
-    return {"frame": frame, "path": path, "collection": oracle_collection(tmp_path_factory, 300),
+    return {"frame": frame, "path": path, "collection": oracle_collection(tmp_path_factory, 400),
             "objects": synthetic_catalogs()[0]}
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import hats
 import pytest
 from conftest import DP1_COLLECTION
-from oracle import synthetic_catalogs, write_collection
+from oracle import oracle_collection
 
 from tsmaker.errors import CatalogError
 from tsmaker.inputs.hats_files import HatsLocation, open_object_catalog, read_catalog
@@ -18,8 +18,7 @@ def _hats_pixels(catalog) -> list[tuple[int, int]]:
 
 @pytest.fixture(scope="module")
 def collection(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    objects, _ = synthetic_catalogs()
-    return write_collection(objects, tmp_path_factory.mktemp("hatsfiles") / "objects")
+    return oracle_collection(tmp_path_factory, 400)
 
 
 def test_real_dp1_metadata_reads_as_hats_reads_it():

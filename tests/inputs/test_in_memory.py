@@ -19,7 +19,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict:
     folder = tmp_path_factory.mktemp("in_memory")
     path = folder / "specz.parquet"
     specz.to_parquet(path, index=False)
-    return {"specz": specz, "path": path, "collection": oracle_collection(tmp_path_factory, 300)}
+    return {"specz": specz, "path": path, "collection": oracle_collection(tmp_path_factory, 400)}
 
 
 def _same_rows(product, reference) -> None:
@@ -84,6 +84,7 @@ def test_an_astropy_table_keeps_its_units(data, tmp_path):
     np.testing.assert_array_equal(got["objectId"], want["objectId"])
 
 
+@pytest.mark.slow  # computes an lsdb.Catalog: seconds
 def test_an_lsdb_catalog_is_computed_and_stored(data, tmp_path):
     import lsdb
 

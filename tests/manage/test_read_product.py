@@ -15,7 +15,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict:
     specz["survey"] = np.where(specz["z_flag"] > 2, "DESI", "2dFLenS")
     path = tmp_path_factory.mktemp("read_product") / "specz.parquet"
     specz.to_parquet(path, index=False)
-    return {"path": path, "collection": oracle_collection(tmp_path_factory, 300)}
+    return {"path": path, "collection": oracle_collection(tmp_path_factory, 400)}
 
 
 @pytest.mark.parametrize("output_format", ["parquet", "csv", "fits", "hdf5", "hats"])

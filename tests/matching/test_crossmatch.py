@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from oracle import brute_force_matches, synthetic_catalogs, write_collection
+from oracle import brute_force_matches, oracle_collection, synthetic_catalogs, write_collection
 
 from tsmaker import make_training_set
 from tsmaker.errors import CatalogError, InputError, ParameterError
@@ -21,7 +21,7 @@ from tsmaker.parameters import RunParameters
 def catalogs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     folder = tmp_path_factory.mktemp("xmatch")
     objects, specz = synthetic_catalogs()
-    collection = write_collection(objects, folder / "objects")
+    collection = oracle_collection(tmp_path_factory, 400)
     specz_path = folder / "specz.parquet"
     specz.to_parquet(specz_path, index=False)
     return {"objects": objects, "specz": specz, "collection": collection, "specz_path": specz_path}
@@ -62,6 +62,7 @@ def test_matches_equal_brute_force_oracle(catalogs, tmp_path, radius_arcsec, k):
     assert product.summary["matched_fraction"] == pytest.approx(fraction, abs=1e-6)
 
 
+@pytest.mark.slow  # LSDB's own crossmatch takes seconds; the oracle tests stay in the inner loop
 @pytest.mark.parametrize(("radius_arcsec", "k"), [(1.0, 1), (4.5, 3)])
 def test_matches_equal_lsdb_crossmatch(catalogs, tmp_path, radius_arcsec, k):
     """The same pairs and distances as ``lsdb.Catalog.crossmatch`` on the same files."""
@@ -131,7 +132,7 @@ def test_spec_z_beyond_the_footprint_edge_match_objects_inside_it(tmp_path):
     import astropy.units as u
     import hats
     from cdshealpix.nested import healpix_to_lonlat, vertices
-    from oracle import offset_positions, unit_vectors, write_collection
+    from oracle import offset_positions, unit_vectors
 
     rng = np.random.default_rng(3)
     cells = rng.choice(12 * 4**10, 150, replace=False).astype(np.uint64)
@@ -507,12 +508,18 @@ def test_pairs_within_equals_all_pairs_distances(max_candidates, monkeypatch):
     ra1, dec1 = np.mod(np.concatenate(ra1), 360), np.concatenate(dec1)
     ra2, dec2 = np.mod(np.concatenate(ra2), 360), np.concatenate(dec2)
     rows1, rows2, distance = pairs_within(ra1, dec1, ra2, dec2, 2.0)
-    all_distances = oracle_separation(ra1[:, None], dec1[:, None], ra2[None, :], dec2[None, :])
-    expected1, expected2 = np.nonzero(all_distances <= 2.0)
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for start in range(0, len(ra1), 100):  # every pair's distance, 100 rows at a time
+        block = oracle_separation(ra1[start:start + 100, None], dec1[start:start + 100, None],
+                                  ra2[None, :], dec2[None, :])
+        rows, columns = np.nonzero(block <= 2.0)
+        found.append((rows + start, columns, block[rows, columns]))
+    expected1, expected2, expected_distance = (
+        np.concatenate(parts) for parts in zip(*found, strict=True))
     assert len(expected1) > 500
     np.testing.assert_array_equal(rows1, expected1)
     np.testing.assert_array_equal(rows2, expected2)
-    np.testing.assert_allclose(distance, all_distances[expected1, expected2], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(distance, expected_distance, rtol=0, atol=1e-9)
 
 
 @pytest.mark.parametrize("dec_deg", [0.0, 45.0, -89.9999, 89.99995])

@@ -20,7 +20,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict:
     specz = specz.rename(columns={"z_flag": "redshift"})  # a column already named "redshift"
     path = tmp_path_factory.mktemp("naming") / "specz.parquet"
     specz.to_parquet(path, index=False)
-    return {"path": path, "collection": oracle_collection(tmp_path_factory, 300)}
+    return {"path": path, "collection": oracle_collection(tmp_path_factory, 400)}
 
 
 @pytest.mark.parametrize("dust", ["none", "catalog"])

@@ -7,7 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from dustmap_fixtures import expected_ebv, write_sfd
-from oracle import brute_force_matches, partition_index, synthetic_catalogs, write_collection
+from oracle import (
+    brute_force_matches,
+    oracle_collection,
+    partition_index,
+    synthetic_catalogs,
+    write_collection,
+)
 from typer.testing import CliRunner
 
 from tsmaker import make_training_set
@@ -23,8 +29,8 @@ R_LSSTCAM = {"u": 4.78, "g": 3.65, "r": 2.70, "i": 2.06, "z": 1.58, "y": 1.31}
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> dict:
     folder = tmp_path_factory.mktemp("pipeline")
-    objects, specz = synthetic_catalogs(seed=11)
-    collection = write_collection(objects, folder / "objects")
+    objects, specz = synthetic_catalogs()
+    collection = oracle_collection(tmp_path_factory, 400)
     specz_path = folder / "specz.parquet"
     specz.to_parquet(specz_path, index=False)
     bare = objects.drop(columns=["ebv"])

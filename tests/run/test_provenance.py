@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from astropy.io import fits
 from astropy.table import Table
-from oracle import synthetic_catalogs, write_collection
+from oracle import oracle_collection, synthetic_catalogs
 from typer.testing import CliRunner
 
 from tsmaker import make_training_set
@@ -28,8 +28,8 @@ R_DP1 = {"u": 4.81, "g": 3.64, "r": 2.70, "i": 2.06, "z": 1.58, "y": 1.31}
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> dict:
     folder = tmp_path_factory.mktemp("provenance")
-    objects, specz = synthetic_catalogs(seed=3)
-    collection = write_collection(objects, folder / "objects")
+    objects, specz = synthetic_catalogs()
+    collection = oracle_collection(tmp_path_factory, 400)
     specz_path = folder / "specz.parquet"
     specz.to_parquet(specz_path, index=False)
     return {"folder": folder, "objects": objects, "specz": specz, "collection": collection,
