@@ -13,8 +13,8 @@ from tsmaker.errors import ParameterError, ProductError, RunCancelled
 from tsmaker.parameters import RunParameters
 from tsmaker.registry import Registry
 from tsmaker.run.cancellation import CancellationWatch
+from tsmaker.run.ending import finish as _finish
 from tsmaker.run.jobs import queued_parameters, submit_run
-from tsmaker.run.pipeline import _finish
 
 
 def _queued(registry: Registry, name: str = "q", **changes) -> int:

@@ -10,7 +10,6 @@ A product is marked done only after its files are complete.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Mapping
@@ -18,10 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tsmaker import atomic
-from tsmaker.errors import RunCancelled, RunInterrupted
+from tsmaker.config_file import save_config as write_config
 from tsmaker.parameters import RunParameters
-from tsmaker.parameters import save_config as write_config
 from tsmaker.run.cancellation import CancellationWatch
+from tsmaker.run.ending import failed, finish
 from tsmaker.run.plan import Reporter, RunPlan, plan_run, silent
 from tsmaker.run.progress import PROGRESS_KEY, ProgressRecorder
 from tsmaker.run.provenance import SORT_ORDER, resolved_parameters, software_versions
@@ -317,14 +316,14 @@ def execute_plan(
             plan.notices.append(notice)
             report("notice", text=notice)
         summary["notices"] = plan.notices
-        finished = _finish(registry, product, pending, sidecar, summary, report)
+        finished = finish(registry, product, pending, sidecar, summary, report)
     except BaseException as error:
         # Whatever this process left under a temporary name (a complete file that could
         # not take its name, a scratch folder): as the next command would for a killed run.
         for path in planned:
             for leftover in atomic.leftovers(path, os.getpid()):
                 atomic.remove(leftover)
-        replacement = _failed(registry, product, plan, error)
+        replacement = failed(registry, product, plan, error)
         if replacement is error:
             raise
         raise replacement from error
@@ -333,79 +332,3 @@ def execute_plan(
             claim.release()
     report("done", summary=summary, product=finished)
     return finished
-
-
-def _failed(
-    registry: Registry, product: ProductRecord, plan: RunPlan, error: BaseException
-) -> BaseException:
-    """Record why a run ended without its product; the error to raise in its place.
-
-    A disk that refused the product becomes one line naming the output folder; a run
-    stopped because its product was cancelled or removed says so.
-    """
-    from tsmaker.run.files import disk_error, existing_file_error
-
-    if isinstance(error, FileExistsError):
-        error = existing_file_error(error, plan.output_dir)
-    else:
-        error = disk_error(error, plan.output_dir) or error
-    interrupted = isinstance(error, KeyboardInterrupt | RunInterrupted)
-    message = "interrupted" if interrupted else f"{type(error).__name__}: {error}"
-    registry.fail_product(
-        product.id, status="interrupted" if interrupted else "failed", message=message[:2000]
-    )
-    status = registry.product_status(product.id)
-    if interrupted and status not in ("interrupted", "failed"):
-        state = "cancelled" if status == "cancelled" else "removed"  # 'removing', or gone
-        return RunCancelled(
-            f"product {product.full_name} was {state} while it ran; its files were not kept"
-        )
-    return error
-
-
-def _finish(
-    registry: Registry, product: ProductRecord, pending: atomic.PendingFile, sidecar: Path,
-    summary: dict[str, Any], report: Reporter = silent,
-) -> ProductRecord:
-    """Move the files into place and mark the product done, as one step.
-
-    The registry is held meanwhile (:meth:`tsmaker.registry.Registry.finishing`): a
-    product cancelled or removed while it ran keeps no file under a final name, and a
-    failure here takes back what was moved. A signal that comes once the product is
-    recorded done is too late to stop it: its files stay, and the run ends as done.
-    The ``finishing`` event is reported first.
-    """
-    data_path = pending.final_path
-    files = [str(data_path), str(sidecar)]
-    committed: list[Path] = []  # only what this run put in place is taken back
-    identity = pending.identity()  # what this run moved, even if stopped right after
-    try:
-        report("finishing")  # outside the transaction: a reporter may use the registry
-        with registry.finishing(product.id) as done:
-            pending.commit()
-            # The record as `products show --json` will print it: marked done in this
-            # transaction, which a failure to write the sidecar rolls back.
-            finished = done(rows=summary["rows"], files=files, summary=summary)
-            committed.append(atomic.write_text(sidecar, sidecar_text(finished)))
-            return finished
-    except BaseException:
-        pending.discard()
-        if _recorded_done(registry, product.id):
-            return registry.get_product(product.id)
-        pending.take_back(identity)
-        for path in committed:
-            atomic.remove(path)
-        raise
-
-
-def _recorded_done(registry: Registry, product_id: int) -> bool:
-    """Whether the registry says the product is done (False when it cannot say)."""
-    try:
-        return registry.product_status(product_id) == "done"
-    except Exception:
-        return False
-
-
-def sidecar_text(product: ProductRecord) -> str:
-    """The sidecar JSON of a product: its record, as ``tsmaker products show --json`` prints it."""
-    return json.dumps(product.to_dict(), indent=2, default=str) + "\n"
