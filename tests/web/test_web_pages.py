@@ -122,7 +122,14 @@ def test_text_from_a_form_becomes_values_with_the_command_lines_words():
 
 
 def test_a_queued_run_whose_job_started_shows_as_starting(client, registry):
-    # Queued in the registry, not waiting in this server's queue: its job is planning.
+    # Queued by another server sharing the registry: waiting in that server's queue.
+    waiting = registry.create_product(name="elsewhere", description="", parameters={},
+                                      inputs={}, versions={}, status="queued")
+    assert 'data-field="status">queued</span>' in client.get("/products").text
+    page = client.get(f"/products/{waiting.id}").text
+    assert 'id="product-status" data-field="status">queued</span>' in page
+
+    # Its job has started: it is planning, and records its steps.
     product = registry.create_product(name="planning", description="", parameters={},
                                       inputs={}, versions={}, status="queued")
     registry.update_product_summary(product.id, {"progress": {

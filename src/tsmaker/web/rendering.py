@@ -151,13 +151,15 @@ def when(timestamp: str | None) -> str:
     return timestamp[:19].replace("T", " ") if timestamp else ""
 
 
-def status_label(product: ProductRecord, queue: list[int]) -> str:
+def status_label(product: ProductRecord) -> str:
     """A product's status as a page shows it.
 
-    A queued run whose job has started (it is planning: reading the catalogs) is
-    ``starting``; one waiting in the server's queue stays ``queued``.
+    A queued run whose job has started (it is planning: reading the catalogs, and
+    records its steps) is ``starting``; one still waiting in a server's queue, this
+    server's or another's sharing the registry, stays ``queued``.
     """
-    if product.status == "queued" and product.id not in queue:
+    progress = product.summary.get("progress") or {}
+    if product.status == "queued" and progress.get("step"):
         return "starting"
     return product.status
 

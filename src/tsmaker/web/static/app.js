@@ -58,8 +58,8 @@ function progressHtml(product) {
 
 function showState(element, product) {
   const status = element.querySelector("[data-field=status]");
-  // A queued run whose job has started (planning) is not waiting: "starting".
-  const starting = product.status === "queued" && !product.queue_position;
+  // A queued run whose job has started (planning, with its steps) is not waiting.
+  const starting = product.status === "queued" && Boolean((product.progress || {}).step);
   status.textContent = starting ? "starting" : product.status;
   status.className = `status status-${product.status}`;
   element.querySelector("[data-field=progress]").replaceChildren(...progressHtml(product));
