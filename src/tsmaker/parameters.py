@@ -40,8 +40,8 @@ from tsmaker.flags import (
     parse_extinction_coeffs,
 )
 
-# The choices, flag names and their helpers live in tsmaker.flags; they are named here too,
-# with what a run means.
+# The choices, flag names and their helpers live in tsmaker.flags, config files in
+# tsmaker.config_file; they are named here too, with what a run means.
 __all__ = [
     "COORD_UNITS", "CRD_DUPLICATE_CHOICES", "DUST_CHOICES", "EXECUTION_KEYS", "FIELD_TO_FLAG",
     "FLAG_ORDER_CHOICES", "FLAG_TO_FIELD", "HDF5_LAYOUTS", "NAMING_CHOICES", "OUTPUT_FORMATS",
@@ -188,7 +188,8 @@ class RunParameters:
         if not isinstance(group, str) or group != group.strip() or group in {"", ".", ".."} or (
                 "/" in group):
             yield parameter_error("hdf5_group", f"{{name}} {group!r} must be a group name "
-                                  "(no '/', no surrounding spaces); use e.g. {set}photometry")
+                                  "(not empty, '.' or '..'; no '/', no surrounding spaces); "
+                                  "use e.g. {set}photometry")
         yield self._check_choice("dust", DUST_CHOICES)
         yield self._check_choice("unique", UNIQUE_CHOICES)
         yield self._check_choice("z_flag_better", FLAG_ORDER_CHOICES)

@@ -108,5 +108,6 @@ def test_a_group_that_is_no_hdf5_group_name_is_refused(data, tmp_path, group):
         make_training_set("bad", data["path"], data["collection"], output_format="hdf5",
                           hdf5_group=group, output_dir=str(tmp_path))
     assert refused.value.message("cli") == (
-        f"--hdf5-group {group!r} must be a group name (no '/', no surrounding spaces); "
+        f"--hdf5-group {group!r} must be a group name "
+        "(not empty, '.' or '..'; no '/', no surrounding spaces); "
         "use e.g. --hdf5-group photometry")

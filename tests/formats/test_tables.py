@@ -137,7 +137,7 @@ def test_read_product_table_errors(tmp_path: Path) -> None:
     with h5py.File(no_table, "w") as handle:
         handle.create_dataset("something_else", data=np.arange(3))
     with pytest.raises(ProductError,
-                       match="neither a 'training_set' dataset nor a 'photometry' group"):
+                       match="neither a 'training_set' dataset nor a group of columns"):
         read_product_table(no_table)
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tsmaker import atomic
-from tsmaker.errors import ParameterError, ProductError, RunCancelled
+from tsmaker.errors import ParameterError, ProductError, RunCancelled, RunInterrupted
 from tsmaker.parameters import RunParameters
 from tsmaker.registry import Registry
 from tsmaker.run.cancellation import CancellationWatch
@@ -82,19 +82,21 @@ def test_a_finished_run_moves_its_files_and_is_done_in_one_step(registry, tmp_pa
 
 
 class _SignalledOnceDone(Registry):
-    """A registry whose ``finishing`` block is interrupted just after it commits."""
+    """A registry whose ``finishing`` block is interrupted (SIGTERM's exception) just
+    after it commits."""
 
     @contextlib.contextmanager
     def finishing(self, product_id: int):
         with super().finishing(product_id) as done:
             yield done
-        raise KeyboardInterrupt
+        raise RunInterrupted("stopped by SIGTERM")
 
 
 @pytest.mark.parametrize("recorded", [True, False])
 def test_a_signal_once_the_product_is_recorded_done_keeps_its_files(tmp_path, recorded):
-    """Stopped after the transaction committed, the product is done and its files stay;
-    stopped before (the sidecar failed), the rename is taken back and it stays running."""
+    """Stopped after the transaction committed, the product is done and its files stay
+    (the interrupt goes on: a script's loop stops); stopped before (the sidecar failed),
+    the rename is taken back and it stays running."""
     folder = tmp_path / "products"
     folder.mkdir()
     with _SignalledOnceDone(tmp_path / "registry.db") as registry:
@@ -107,9 +109,12 @@ def test_a_signal_once_the_product_is_recorded_done_keeps_its_files(tmp_path, re
             sidecar.mkdir()  # the sidecar cannot take its name: the transaction rolls back
         pending = atomic.PendingFile(temporary, data_path)
         if recorded:
-            done = _finish(registry, product, pending, sidecar, {"rows": 3})
+            with pytest.raises(RunInterrupted):
+                _finish(registry, product, pending, sidecar, {"rows": 3})
+            done = registry.get_product(product.id)
             assert done.status == "done" and done.rows == 3
             assert data_path.read_bytes() == b"rows" and sidecar.is_file()
+            assert not temporary.exists()
         else:
             with pytest.raises(FileExistsError):
                 _finish(registry, product, pending, sidecar, {"rows": 3})

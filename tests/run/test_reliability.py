@@ -102,7 +102,7 @@ class Inputs:
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
     folder = tmp_path_factory.mktemp("reliability")
     _, specz = synthetic_catalogs()
-    fine = oracle_collection(tmp_path_factory, 400)
+    fine = oracle_collection(tmp_path_factory, 300)
     coarse = oracle_collection(tmp_path_factory, 3000)
     specz_path = folder / "specz.parquet"
     specz.to_parquet(specz_path, index=False)

@@ -134,7 +134,6 @@ def main() -> None:
     # ends the process at once (tsmaker.signals.answer_early), not half-way in an import.
     import tsmaker.cli.render  # noqa: F401
 
-    SIGNALS.install()
     atexit.register(SIGNALS.at_interpreter_exit)  # registered first, so it runs last
     if not settings.debug_enabled():
         _silence_library_chatter()
@@ -146,6 +145,7 @@ def _run_app() -> int:
     from tsmaker.cli.render import error
 
     try:
+        SIGNALS.install()  # inside the try: a signal from now on is answered below
         code = app(standalone_mode=False)
     except ParameterError as problem:
         if settings.debug_enabled():

@@ -351,7 +351,8 @@ def _refuse_pandas_product(path: Path, kind: TableKind) -> None:
     if kind is PRODUCT_TABLE:
         raise kind.error(
             f"HDF5 {kind.noun} {str(path)!r} holds neither a 'training_set' dataset nor a "
-            "'photometry' group; it was not written by tsmaker"
+            "group of columns with tsmaker's parameters ('photometry' or --hdf5-group); it was "
+            "not written by tsmaker"
         )
 
 

@@ -129,7 +129,7 @@ def stored_table_description(location: str | Path) -> dict[str, object] | None:
     path = Path(location)
     if path.parent != inputs_dir():
         return None
-    # Tables stored by tsmaker 0.x before a FITS and a Parquet copy could share a
+    # Tables stored by earlier versions, before a FITS and a Parquet copy could share a
     # fingerprint have their description at ``<fingerprint>.json``.
     sidecar = next((candidate for candidate in (_description_path(path),
                                                 path.with_suffix(".json"))

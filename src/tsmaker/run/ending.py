@@ -55,7 +55,8 @@ def finish(
     The registry is held meanwhile (:meth:`tsmaker.registry.Registry.finishing`): a
     product cancelled or removed while it ran keeps no file under a final name, and a
     failure here takes back what was moved. A signal that comes once the product is
-    recorded done is too late to stop it: its files stay, and the run ends as done.
+    recorded done is too late to undo it: the product stays done with its files, and
+    the signal's exception goes on (a script's loop still stops).
     The ``finishing`` event is reported first.
     """
     data_path = pending.final_path
@@ -72,16 +73,17 @@ def finish(
             committed.append(atomic.write_text(sidecar, sidecar_text(finished)))
             return finished
     except BaseException:
+        if recorded_done(registry, product.id):
+            pending.discard()
+            raise
+        pending.take_back(identity)  # before the temporary goes, so its inode is not reused
         pending.discard()
-        if _recorded_done(registry, product.id):
-            return registry.get_product(product.id)
-        pending.take_back(identity)
         for path in committed:
             atomic.remove(path)
         raise
 
 
-def _recorded_done(registry: Registry, product_id: int) -> bool:
+def recorded_done(registry: Registry, product_id: int) -> bool:
     """Whether the registry says the product is done (False when it cannot say)."""
     try:
         return registry.product_status(product_id) == "done"

@@ -20,7 +20,7 @@ from tsmaker import atomic
 from tsmaker.config_file import save_config as write_config
 from tsmaker.parameters import RunParameters
 from tsmaker.run.cancellation import CancellationWatch
-from tsmaker.run.ending import failed, finish
+from tsmaker.run.ending import failed, finish, recorded_done
 from tsmaker.run.plan import Reporter, RunPlan, plan_run, silent
 from tsmaker.run.progress import PROGRESS_KEY, ProgressRecorder
 from tsmaker.run.provenance import SORT_ORDER, resolved_parameters, software_versions
@@ -323,6 +323,8 @@ def execute_plan(
         for path in planned:
             for leftover in atomic.leftovers(path, os.getpid()):
                 atomic.remove(leftover)
+        if recorded_done(registry, product.id):  # too late to undo: the product stays done
+            raise
         replacement = failed(registry, product, plan, error)
         if replacement is error:
             raise

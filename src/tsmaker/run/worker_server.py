@@ -102,7 +102,8 @@ def _quiet_children() -> Iterator[None]:
     from tsmaker import settings
 
     saved_stderr = None
-    previous_mask = None
+    # The caller's mask, taken before the resource tracker changes it, is given back.
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, set())
     try:
         if not settings.debug_enabled():
             sys.stderr.flush()
@@ -111,11 +112,10 @@ def _quiet_children() -> Iterator[None]:
             os.dup2(devnull, 2)
             os.close(devnull)
         resource_tracker.ensure_running()
-        previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         yield
     finally:
         if saved_stderr is not None:
             os.dup2(saved_stderr, 2)
             os.close(saved_stderr)
-        if previous_mask is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)  # a waiting Ctrl-C lands
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)  # a waiting Ctrl-C lands

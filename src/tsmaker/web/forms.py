@@ -61,6 +61,7 @@ BOOLEAN_PARAMETERS: tuple[str, ...] = ("magnitudes", "keep_sentinels")
 def parse_text(parameter: str, text: str) -> object:
     """A run parameter's value from text, as a web form or a query string gives it.
 
+    Surrounding spaces are trimmed (a browser field's stray space is no part of a value).
     Numbers, whole numbers and yes/no values are converted by the parameter's type,
     extinction coefficients as ``u=4.81,g=3.64``; blank text is None (not given), except
     for the name and the catalogs, which stay "" so that :meth:`RunParameters.problems`
